@@ -1,0 +1,155 @@
+"""Ingest: files -> staging checks -> one transaction into the store.
+
+A batch (one user file, or every bundled dataset) is loaded and checked in full before the store
+is opened for writing; then all rows, the derived flags and the `datasets` rows are written in a
+single transaction with upsert on each table's key, so a re-run adds nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kechuang.core.errors import ValidationError
+from kechuang.data import flags
+from kechuang.data.bundled import BUNDLED, datasets_dir
+from kechuang.data.inputs import USER_SPECS, InputSpec
+from kechuang.data.schema import TABLES
+from kechuang.data.store import Staging, ensure_store
+from kechuang.data.validate import file_format, load_raw, stage_file
+
+Progress = Callable[[str, int, int], None]  # (dataset name, done, total)
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    path: Path
+    spec: InputSpec
+    source: str
+    as_of: dt.date | None
+    notes: str = ""
+
+
+@dataclass
+class IngestReport:
+    store: Path
+    rows: dict[str, int] = field(default_factory=dict)  # dataset -> rows checked and upserted
+    tables: dict[str, int] = field(default_factory=dict)  # table -> rows written (upserted)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _securities_view(st: Staging, staged: list[str]) -> None:
+    parts = ["SELECT code, list_date FROM store.securities"]
+    parts += [f"SELECT code, list_date FROM {s}" for s in staged]
+    st.sql(f"CREATE OR REPLACE TEMP VIEW known_securities AS {' UNION ALL '.join(parts)}")
+
+
+def _insert_sql(item: Item, staged: str) -> str:
+    spec, table = item.spec, TABLES[item.spec.table]
+    cols = ", ".join(table.column_names)
+    rel = spec.relation.format(t=staged)
+    where = f" WHERE {spec.where}" if spec.where else ""
+    return (f"INSERT OR REPLACE INTO store.{spec.table} ({cols}) "
+            f"SELECT {spec.select} FROM {rel}{where}")
+
+
+def run(items: Sequence[Item], store_path: str | Path | None = None,
+        progress: Progress | None = None) -> IngestReport:
+    path = ensure_store(store_path)
+    report = IngestReport(store=path)
+    statements: list[str] = []
+    touched: set[str] = set()
+    with Staging(path) as st:
+        securities_staged: list[str] = []
+        _securities_view(st, securities_staged)
+        for i, item in enumerate(items):
+            if progress:
+                progress(item.name, i, len(items))
+            name = f"staged_{i}"
+            n = stage_file(st, item.path, item.spec, name, "known_securities")
+            if item.spec.table == "securities":
+                securities_staged.append(name)
+                _securities_view(st, securities_staged)
+            report.rows[item.name] = n
+            statements.append(_insert_sql(item, name))
+            if item.spec.flag_rows:
+                cond, kind, detail = item.spec.flag_rows
+                statements.append(
+                    f"INSERT OR REPLACE INTO store.bar_flags SELECT t.code, t.date, "
+                    f"'{item.spec.table}', {kind}, NULL, '{detail}' FROM {name} t WHERE {cond}")
+            touched.add(item.spec.table)
+            as_of = item.as_of or _max_date(st, name, item.spec)
+            sha = sha256_file(item.path)
+            statements.append(
+                "INSERT OR REPLACE INTO store.datasets VALUES ("
+                f"'{_esc(item.name)}', '{item.spec.table}', '{_esc(item.source)}', "
+                f"'{_esc(item.notes)}', {_date_sql(as_of)}, {n}, '{sha}', now()::TIMESTAMP)")
+        if "bars_daily" in touched:
+            for source in _sources(items):
+                statements += flags.beyond_limit_flags_sql(source)
+        if touched & {"bars_daily", "adjustments"}:
+            statements.append(flags.estimated_adjustments_sql())
+        if touched & {"financials", "revenue_segments"}:
+            statements.append(flags.OVERSEAS_REVENUE_SQL)
+        if progress:
+            progress("commit", len(items), len(items))
+        st.commit(statements)
+    return report
+
+
+def _esc(s: str) -> str:
+    return s.replace("'", "''")
+
+
+def _date_sql(d: dt.date | None) -> str:
+    return f"DATE '{d}'" if d else "NULL"
+
+
+def _max_date(st: Staging, staged: str, spec: InputSpec) -> dt.date | None:
+    col = spec.session_date or next((c for c, t in spec.all_columns.items() if t == "DATE"), None)
+    if not col:
+        return None
+    row = st.fetchone(f'SELECT max("{col}") FROM {staged}')
+    return row[0] if row else None
+
+
+def _sources(items: Sequence[Item]) -> list[str]:
+    return list(dict.fromkeys(it.spec.bar_source for it in items if it.spec.bar_source))
+
+
+def ingest_file(path: str | Path, kind: str | None = None, store_path: str | Path | None = None,
+                progress: Progress | None = None) -> IngestReport:
+    p = Path(path)
+    file_format(p)
+    spec = USER_SPECS[kind] if kind else _guess_spec(p, store_path)
+    item = Item(p.name, p, spec, f"file {p.name}", None, f"ingested from {p}")
+    return run([item], store_path, progress)
+
+
+def _guess_spec(path: Path, store_path: str | Path | None) -> InputSpec:
+    with Staging(ensure_store(store_path)) as st:
+        load_raw(st, path, "probe")
+        cols = {c for c, _ in st.columns("probe")} - {"_row"}
+    best = max(USER_SPECS.values(), key=lambda s: (len(cols & set(s.required)),
+                                                   -len(set(s.required) - cols)))
+    if not cols & set(best.required):
+        raise ValidationError("columns match no input kind; expected one of: " + "; ".join(
+            f"{k} ({', '.join(s.required)})" for k, s in USER_SPECS.items()), path=str(path))
+    return best
+
+
+def ingest_bundled(store_path: str | Path | None = None,
+                   progress: Progress | None = None) -> IngestReport:
+    root = datasets_dir()
+    items = [Item(b.name, root / b.file, b.spec, b.source, b.as_of, b.notes) for b in BUNDLED]
+    return run(items, store_path, progress)
