@@ -21,6 +21,7 @@ FORBIDDEN_INTERNAL = {
     "engines": {"analytics", "reports", "api", "cli", "web"},
     "strategies": {"analytics", "reports", "api", "cli", "web"},
     "analytics": {"api", "cli", "web"},
+    "api": {"cli", "web"},
     "reports": {"api", "cli", "web"},
 }
 FORBIDDEN_EXTERNAL = {
