@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kechuang.core.errors import ValidationError
 from kechuang.data import flags
@@ -31,6 +32,7 @@ class Item:
     source: str
     as_of: dt.date | None
     notes: str = ""
+    frame: Any = None  # rows given in memory instead of a file (path is then only a label)
 
 
 @dataclass
@@ -76,7 +78,7 @@ def run(items: Sequence[Item], store_path: str | Path | None = None,
             if progress:
                 progress(item.name, i, len(items))
             name = f"staged_{i}"
-            n = stage_file(st, item.path, item.spec, name, "known_securities")
+            n = stage_file(st, item.path, item.spec, name, "known_securities", item.frame)
             if item.spec.table == "securities":
                 securities_staged.append(name)
                 _securities_view(st, securities_staged)
@@ -89,7 +91,7 @@ def run(items: Sequence[Item], store_path: str | Path | None = None,
                     f"'{item.spec.table}', {kind}, NULL, '{detail}' FROM {name} t WHERE {cond}")
             touched.add(item.spec.table)
             as_of = item.as_of or _max_date(st, name, item.spec)
-            sha = sha256_file(item.path)
+            sha = sha256_file(item.path) if item.frame is None else _frame_sha(item.frame)
             statements.append(
                 "INSERT OR REPLACE INTO store.datasets VALUES ("
                 f"'{_esc(item.name)}', '{item.spec.table}', '{_esc(item.source)}', "
@@ -105,6 +107,13 @@ def run(items: Sequence[Item], store_path: str | Path | None = None,
             progress("commit", len(items), len(items))
         st.commit(statements)
     return report
+
+
+def _frame_sha(frame: Any) -> str:
+    import pandas as pd
+
+    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values.tobytes()
+                          ).hexdigest()
 
 
 def _esc(s: str) -> str:
@@ -146,6 +155,16 @@ def _guess_spec(path: Path, store_path: str | Path | None) -> InputSpec:
         raise ValidationError("columns match no input kind; expected one of: " + "; ".join(
             f"{k} ({', '.join(s.required)})" for k, s in USER_SPECS.items()), path=str(path))
     return best
+
+
+def ingest_frame(frame: Any, kind: str | InputSpec, name: str, source: str,
+                 store_path: str | Path | None = None, as_of: dt.date | None = None,
+                 notes: str = "") -> IngestReport:
+    """Check and upsert an in-memory frame (e.g. one batch from an online adapter) exactly as a
+    file of that kind would be: same checks, one transaction, recorded in `datasets`."""
+    spec = USER_SPECS[kind] if isinstance(kind, str) else kind
+    item = Item(name, Path(f"<{name}>"), spec, source, as_of, notes, frame)
+    return run([item], store_path)
 
 
 def ingest_bundled(store_path: str | Path | None = None,

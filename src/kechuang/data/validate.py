@@ -7,6 +7,7 @@ pays for finding its first offending row."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kechuang.core.errors import ValidationError
 from kechuang.core.ids import STAR_CODE_SQL_PATTERN
@@ -44,6 +45,16 @@ def file_format(path: Path) -> str:
         return "csv"
     raise ValidationError("is not a CSV or Parquet file (expected .csv, .csv.gz or .parquet)",
                           path=str(path))
+
+
+def load_frame(st: Staging, frame: Any, label: str, rel: str) -> None:
+    """A pandas/Arrow frame (e.g. from an online adapter) into `rel`, like load_raw."""
+    if len(frame) == 0:
+        raise ValidationError("frame has no rows", path=label)
+    st.register(f"{rel}_frame", frame)
+    st.sql(f"CREATE OR REPLACE TEMP TABLE {rel} AS "
+           f"SELECT row_number() OVER () AS _row, * FROM {rel}_frame")
+    st.con.unregister(f"{rel}_frame")
 
 
 def load_raw(st: Staging, path: Path, rel: str) -> None:
@@ -179,10 +190,15 @@ def check_calendar(st: Staging, path: Path, typed: str, spec: InputSpec,
                                   f"{info[2]}", path=str(path), row=row[0], column=d)
 
 
-def stage_file(st: Staging, path: Path, spec: InputSpec, name: str, securities: str) -> int:
-    """Load, check and type one file; leaves the checked rows in temp table `name`."""
+def stage_file(st: Staging, path: Path, spec: InputSpec, name: str, securities: str,
+               frame: Any = None) -> int:
+    """Load, check and type one file (or `frame`, labelled by `path` in messages); leaves the
+    checked rows in temp table `name`."""
     raw = f"{name}_raw"
-    load_raw(st, path, raw)
+    if frame is not None:
+        load_frame(st, frame, str(path), raw)
+    else:
+        load_raw(st, path, raw)
     check_columns(st, path, raw, spec)
     cast_typed(st, path, raw, name, spec)
     check_values(st, path, name, spec)
