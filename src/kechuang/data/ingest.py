@@ -112,8 +112,8 @@ def run(items: Sequence[Item], store_path: str | Path | None = None,
 def _frame_sha(frame: Any) -> str:
     import pandas as pd
 
-    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values.tobytes()
-                          ).hexdigest()
+    hashed = pd.util.hash_pandas_object(pd.DataFrame(frame), index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
 
 
 def _esc(s: str) -> str:
