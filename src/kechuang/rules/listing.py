@@ -83,9 +83,10 @@ TIER_EXIT_REVENUE = DatedSchedule("tier_exit_revenue", [Step(GROWTH_TIER_FROM, 1
 # advantage (section 4). AI, commercial aerospace and the low-altitude economy only from
 # 2025-06-18 (section 5, measure 3).
 PHARMA = "pharma"
-EXTENDED_INDUSTRIES = ("ai", "commercial_aerospace", "low_altitude")
-STD5_EXTENDED = DatedSchedule("std5_extended_industries", [
-    Step(BOARD_OPEN, (), _S4),
+EXTENDED_INDUSTRIES: tuple[str, ...] = ("ai", "commercial_aerospace", "low_altitude")
+_NONE: tuple[str, ...] = ()
+STD5_EXTENDED: DatedSchedule[tuple[str, ...]] = DatedSchedule("std5_extended_industries", [
+    Step(BOARD_OPEN, _NONE, _S4),
     Step(STD5_EXTENSION_FROM, EXTENDED_INDUSTRIES, _S5 + " measure 3"),
 ])
 INDUSTRY_ALIASES = {
