@@ -9,6 +9,7 @@ least 3 timed calls repeating until 1 s has elapsed, median reported."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib
 import json
@@ -47,16 +48,12 @@ def machine() -> dict[str, Any]:
                             "cpus": os.cpu_count(), "numpy": numpy.__version__}
     for mod in ("duckdb", "pandas", "numba", "pyarrow", "vectorbt", "backtrader", "polars",
                 "ray"):
-        try:
+        with contextlib.suppress(Exception):
             info[mod] = importlib.import_module(mod).__version__
-        except Exception:
-            continue
-    try:
+    with contextlib.suppress(Exception):
         info["cpu"] = next(line.split(":", 1)[1].strip() for line in
                            Path("/proc/cpuinfo").read_text().splitlines()
                            if line.startswith("model name"))
-    except Exception:
-        pass
     return info
 
 

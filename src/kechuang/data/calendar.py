@@ -16,15 +16,20 @@ FIRST = "2000-01-04"  # early enough for the CSI 300 back-history in the bundled
 
 @lru_cache(maxsize=1)
 def _calendar() -> Any:
+    import warnings
+
     import exchange_calendars as xc  # heavy: imported on first use
 
-    return xc.get_calendar("XSHG", start=FIRST)
+    with warnings.catch_warnings():  # the library's own pandas deprecation notices
+        warnings.simplefilter("ignore")
+        return xc.get_calendar("XSHG", start=FIRST)
 
 
 @lru_cache(maxsize=1)
 def sessions_array() -> np.ndarray:
     """All XSHG sessions known to exchange_calendars, as sorted datetime64[D]."""
-    return np.asarray(_calendar().sessions.values.astype("datetime64[D]"))
+    idx = _calendar().sessions  # tz-naive DatetimeIndex of session labels
+    return np.asarray(idx.strftime("%Y-%m-%d").to_numpy(dtype=str), dtype="datetime64[D]")
 
 
 def last_known_session() -> dt.date:

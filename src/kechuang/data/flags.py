@@ -39,7 +39,7 @@ def beyond_limit_flags_sql(source: str) -> list[str]:
     return [
         f"DELETE FROM store.bar_flags WHERE source = '{source}' AND kind IN "
         f"{FLAG_KINDS!r}",
-        f"""INSERT OR REPLACE INTO store.bar_flags
+        f"""INSERT INTO store.bar_flags
         SELECT code, date, '{source}', '{kind}', close / prev_close, '{detail}' FROM (
           SELECT b.code, b.date, b.open, b.close,
                  lag(b.close) OVER (PARTITION BY b.code ORDER BY b.date) AS prev_close,
@@ -60,9 +60,9 @@ def beyond_limit_flags_sql(source: str) -> list[str]:
 def estimated_adjustments_sql() -> str:
     """Ex-rights gaps in raw bars with no known factor get one estimated as architecture decision
     3 says: (1 + the board's median return that day) / raw gap, rounded to the bonus ratio's
-    0.1-per-10-shares step, method 'estimated'. Known factors are never overwritten."""
-    return """INSERT OR REPLACE INTO store.adjustments
-    SELECT code, date, 1 + round(((1 + med) / gap - 1) * 10, 1) / 10, 'estimated',
+    0.1-per-10-shares step, method 'estimated'. Known factors are never overwritten.
+    Returns a SELECT of adjustments rows, to be upserted."""
+    return """SELECT code, date, 1 + round(((1 + med) / gap - 1) * 10, 1) / 10, 'estimated',
            prev_close, NULL, 'estimated: (1 + board median return) / raw gap'
     FROM (
       WITH r AS (

@@ -56,13 +56,11 @@ def _securities_view(st: Staging, staged: list[str]) -> None:
     st.sql(f"CREATE OR REPLACE TEMP VIEW known_securities AS {' UNION ALL '.join(parts)}")
 
 
-def _insert_sql(item: Item, staged: str) -> str:
-    spec, table = item.spec, TABLES[item.spec.table]
-    cols = ", ".join(table.column_names)
+def _insert_sql(item: Item, staged: str) -> list[str]:
+    spec = item.spec
     rel = spec.relation.format(t=staged)
     where = f" WHERE {spec.where}" if spec.where else ""
-    return (f"INSERT OR REPLACE INTO store.{spec.table} ({cols}) "
-            f"SELECT {spec.select} FROM {rel}{where}")
+    return TABLES[spec.table].upsert_sql(f"SELECT {spec.select} FROM {rel}{where}", f"up_{staged}")
 
 
 def run(items: Sequence[Item], store_path: str | Path | None = None,
@@ -83,24 +81,25 @@ def run(items: Sequence[Item], store_path: str | Path | None = None,
                 securities_staged.append(name)
                 _securities_view(st, securities_staged)
             report.rows[item.name] = n
-            statements.append(_insert_sql(item, name))
+            statements += _insert_sql(item, name)
             if item.spec.flag_rows:
                 cond, kind, detail = item.spec.flag_rows
-                statements.append(
-                    f"INSERT OR REPLACE INTO store.bar_flags SELECT t.code, t.date, "
-                    f"'{item.spec.table}', {kind}, NULL, '{detail}' FROM {name} t WHERE {cond}")
+                statements += TABLES["bar_flags"].upsert_sql(
+                    f"SELECT t.code, t.date, '{item.spec.table}', {kind}, NULL, '{detail}' "
+                    f"FROM {name} t WHERE {cond}", f"fl_{name}")
             touched.add(item.spec.table)
             as_of = item.as_of or _max_date(st, name, item.spec)
             sha = sha256_file(item.path) if item.frame is None else _frame_sha(item.frame)
-            statements.append(
-                "INSERT OR REPLACE INTO store.datasets VALUES ("
-                f"'{_esc(item.name)}', '{item.spec.table}', '{_esc(item.source)}', "
-                f"'{_esc(item.notes)}', {_date_sql(as_of)}, {n}, '{sha}', now()::TIMESTAMP)")
+            statements += TABLES["datasets"].upsert_sql(
+                f"SELECT '{_esc(item.name)}', '{item.spec.table}', '{_esc(item.source)}', "
+                f"'{_esc(item.notes)}', {_date_sql(as_of)}, {n}, '{sha}', now()::TIMESTAMP",
+                f"ds_{name}")
         if "bars_daily" in touched:
             for source in _sources(items):
                 statements += flags.beyond_limit_flags_sql(source)
         if touched & {"bars_daily", "adjustments"}:
-            statements.append(flags.estimated_adjustments_sql())
+            statements += TABLES["adjustments"].upsert_sql(flags.estimated_adjustments_sql(),
+                                                           "est_adjustments")
         if touched & {"financials", "revenue_segments"}:
             statements.append(flags.OVERSEAS_REVENUE_SQL)
         if progress:

@@ -41,8 +41,7 @@ def import_parquet(directory: str | Path, store_path: str | Path | None = None) 
                 raise ValidationError(f"{dup[0]} duplicate keys ({key}) in table {name}",
                                       path=str(folder))
             cols = ", ".join(table.column_names)
-            statements.append(f"INSERT OR REPLACE INTO store.{name} ({cols}) "
-                              f"SELECT {cols} FROM imp_{name}")
+            statements += table.upsert_sql(f"SELECT {cols} FROM imp_{name}", f"up_{name}")
             n = st.fetchone(f"SELECT count(*) FROM imp_{name}")
             counts[name] = int(n[0]) if n else 0
         if not counts:

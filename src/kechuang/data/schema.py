@@ -18,9 +18,23 @@ class Table:
         return [c for c, _ in self.columns]
 
     def ddl(self) -> str:
+        # The key is enforced by the writers (duplicate keys refused at staging, delete-then-
+        # insert on the key), not by a PRIMARY KEY: DuckDB's ART index made bulk loads about
+        # 2.4x slower (benchmark W6) and buys nothing a single-writer store needs.
         cols = ", ".join(f"{c} {t}" for c, t in self.columns)
-        key = ", ".join(self.key)
-        return f"CREATE TABLE IF NOT EXISTS {self.name} ({cols}, PRIMARY KEY ({key}))"
+        return f"CREATE TABLE IF NOT EXISTS {self.name} ({cols})"
+
+    def upsert_sql(self, select: str, staged: str) -> list[str]:
+        """Statements that upsert the rows of `select` (in table order) on the key: staged into
+        temp table `staged`, matching keys deleted from the store, then inserted."""
+        on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM n.{k}" for k in self.key)
+        cols = ", ".join(self.column_names)
+        return [
+            f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT * FROM ({select}) AS x({cols})",
+            f"DELETE FROM store.{self.name} t USING {staged} n WHERE {on}",
+            f"INSERT INTO store.{self.name} ({cols}) SELECT * FROM {staged}",
+            f"DROP TABLE {staged}",
+        ]
 
 
 def _t(name: str, key: tuple[str, ...], *cols: tuple[str, str], partition: str | None = None

@@ -13,11 +13,13 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas loads on first query, not on import (CLI start-up and W6 cold runs)
+    import pandas as pd
 
 from kechuang.core.errors import StoreError
 from kechuang.data.migrations import MIGRATIONS, SCHEMA_VERSION
@@ -81,6 +83,8 @@ class Store:
             self.con.execute("INSERT INTO schema_version VALUES (?, ?)", [n, dt.datetime.now()])
             self.con.execute("COMMIT")
         if self.scalar("SELECT count(*) FROM sessions") == 0:
+            import pandas as pd
+
             from kechuang.data.calendar import sessions_array
 
             s = sessions_array()
@@ -105,8 +109,11 @@ class Store:
 
     def content_digest(self) -> dict[str, str]:
         """Order-independent digest of every table's rows, for 'store unchanged' checks."""
-        return {t: str(self.scalar(f"SELECT count(*) || ':' || coalesce(sum(hash(t::VARCHAR)), 0)"
-                                   f" FROM {t} t")) for t in TABLES}
+        def rel(t: str) -> str:  # ingested_at records when, not what: left out
+            return "(SELECT * EXCLUDE (ingested_at) FROM datasets)" if t == "datasets" else t
+
+        return {t: str(self.scalar(f"SELECT count(*) || ':' || coalesce(sum(hash(r::VARCHAR)), 0)"
+                                   f" FROM {rel(t)} r")) for t in TABLES}
 
     def close(self) -> None:
         self.con.close()

@@ -1,8 +1,10 @@
 """Load one input file into staging and check it against its InputSpec.
 
 Every failure raises ValidationError naming the file, the row (1 = first data row) and the
-column. Checks run as set-based SQL; on clean data each is one scan, and only a failing check
-pays for finding its first offending row."""
+column. Two paths: the fast path reads the file once with the declared types and counts rule
+violations in set-based SQL; if the typed read fails or any count is non-zero, the diagnostic
+path re-reads it as text with row numbers and finds the first offending row and column. Clean
+files only pay for the fast path."""
 
 from __future__ import annotations
 
@@ -75,7 +77,10 @@ def load_raw(st: Staging, path: Path, rel: str) -> None:
 
 
 def check_columns(st: Staging, path: Path, rel: str, spec: InputSpec) -> None:
-    present = [c for c, _ in st.columns(rel) if c != "_row"]
+    check_columns_list(path, [c for c, _ in st.columns(rel) if c != "_row"], spec)
+
+
+def check_columns_list(path: Path, present: list[str], spec: InputSpec) -> None:
     for col in spec.required:
         if col not in present:
             raise ValidationError(f"missing column {col!r} (required for {spec.kind}: "
@@ -124,7 +129,8 @@ def _first_failure(st: Staging, path: Path, typed: str,
                               row=row, column=col)
 
 
-def check_values(st: Staging, path: Path, typed: str, spec: InputSpec) -> None:
+def value_checks(spec: InputSpec) -> list[tuple[str, str, str]]:
+    """(column, SQL condition true on a bad row of `t`, message) for the spec's value rules."""
     checks: list[tuple[str, str, str]] = []
     for c in spec.not_null:
         checks.append((c, f"t.\"{c}\" IS NULL", "empty value where one is required"))
@@ -142,7 +148,11 @@ def check_values(st: Staging, path: Path, typed: str, spec: InputSpec) -> None:
                        "high {value} is below max(open, close)"))
         checks.append(("low", "t.low > least(t.open, t.close)",
                        "low {value} is above min(open, close)"))
-    _first_failure(st, path, typed, checks)
+    return checks
+
+
+def check_values(st: Staging, path: Path, typed: str, spec: InputSpec) -> None:
+    _first_failure(st, path, typed, value_checks(spec))
 
 
 def check_keys(st: Staging, path: Path, typed: str, spec: InputSpec) -> None:
@@ -190,11 +200,68 @@ def check_calendar(st: Staging, path: Path, typed: str, spec: InputSpec,
                                   f"{info[2]}", path=str(path), row=row[0], column=d)
 
 
+def _header(st: Staging, path: Path, fmt: str) -> list[str]:
+    src = (f"read_parquet('{_q(path)}')" if fmt == "parquet" else
+           f"read_csv('{_q(path)}', header = true, all_varchar = true, strict_mode = true)")
+    try:
+        st.sql(f"CREATE OR REPLACE TEMP VIEW header_probe AS SELECT * FROM {src}")
+        return [c for c, _ in st.columns("header_probe")]
+    except st.db_error as e:
+        raise ValidationError(f"cannot be read as {fmt.upper()}: {st.error_text(e)}",
+                              path=str(path)) from None
+
+
+def _fast_stage(st: Staging, path: Path, fmt: str, spec: InputSpec, name: str,
+                present: list[str], securities: str) -> bool:
+    """Typed read plus violation counts; True when the file is clean and staged as `name`."""
+    cols = {c: t for c, t in spec.all_columns.items() if c in present}
+    if fmt == "csv":
+        types = ", ".join(f"'{c}': '{t}'" for c, t in cols.items())
+        src = (f"read_csv('{_q(path)}', header = true, strict_mode = true, "
+               f"types = {{{types}}})")
+    else:
+        src = f"read_parquet('{_q(path)}')"
+    select = [f'CAST("{c}" AS {t}) AS "{c}"' for c, t in cols.items()]
+    select += [f'CAST(NULL AS {t}) AS "{c}"' for c, t in spec.all_columns.items()
+               if c not in cols]
+    try:
+        st.sql(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(select)} FROM {src}")
+    except st.db_error:
+        return False
+    conds = [cond for _, cond, _ in value_checks(spec)]
+    counts = [f"count(*) FILTER (WHERE {c})" for c in conds] or ["0"]
+    if spec.key:
+        key = ", ".join(f't."{k}"' for k in spec.key)
+        counts.append(f"count(*) - count(DISTINCT ({key}))")
+    if spec.session_date:
+        counts.append(f"count(*) FILTER (WHERE t.\"{spec.session_date}\" IS NOT NULL AND "
+                      f"t.\"{spec.session_date}\" NOT IN (SELECT date FROM store.sessions))")
+    counts.append("count(*) = 0")
+    row = st.fetchone(f"SELECT {', '.join(counts)} FROM {name} t")
+    if row is None or any(row):
+        return False
+    if spec.listed:
+        d = spec.session_date or "date"
+        bad = st.fetchone(f"SELECT count(*) FILTER (WHERE s.code IS NULL OR t.\"{d}\" < "
+                          f"s.list_date) FROM {name} t LEFT JOIN {securities} s "
+                          "ON t.code = s.code")
+        if bad is None or bad[0]:
+            return False
+    return True
+
+
 def stage_file(st: Staging, path: Path, spec: InputSpec, name: str, securities: str,
                frame: Any = None) -> int:
     """Load, check and type one file (or `frame`, labelled by `path` in messages); leaves the
     checked rows in temp table `name`."""
     raw = f"{name}_raw"
+    if frame is None:
+        fmt = file_format(path)
+        present = _header(st, path, fmt)
+        check_columns_list(path, present, spec)
+        if _fast_stage(st, path, fmt, spec, name, present, securities):
+            n = st.fetchone(f"SELECT count(*) FROM {name}")
+            return int(n[0]) if n else 0
     if frame is not None:
         load_frame(st, frame, str(path), raw)
     else:
