@@ -72,6 +72,12 @@ def sell_size(desired: int, pos: int, sellable: int, min_lot: int, step: int
     return n, reason
 
 
+def blocked(side: int, px: float, up: float, dn: float) -> bool:
+    if side == 1:
+        return not math.isnan(up) and px >= up - 1e-9
+    return not math.isnan(dn) and px <= dn + 1e-9
+
+
 def gt(a: float, b: float) -> bool:
     return a - b > TOL * max(abs(a), abs(b))
 
@@ -133,7 +139,7 @@ def twin_column(kind: int, params: tuple[float, float, float], sig: np.ndarray,
                 continue
             rates = fee_rates[sess[i]]
             k, r = 0, OK
-            if (side == 1 and not math.isnan(lim_up[i]) and px >= lim_up[i] - 1e-9) or (side == -1 and not math.isnan(lim_dn[i]) and px <= lim_dn[i] + 1e-9):
+            if blocked(side, px, lim_up[i], lim_dn[i]):
                 r = LIMIT
             elif side == 1:
                 desired = qty if kind == 1 else int(cash / px)
@@ -210,7 +216,7 @@ def twin_portfolio(close: np.ndarray, lim_up: np.ndarray, lim_dn: np.ndarray,
             k, r = 0, OK
             if math.isnan(px):
                 r = NOBAR
-            elif (side == 1 and not math.isnan(lim_up[t, a]) and px >= lim_up[t, a] - 1e-9) or (side == -1 and not math.isnan(lim_dn[t, a]) and px <= lim_dn[t, a] + 1e-9):
+            elif blocked(side, px, lim_up[t, a], lim_dn[t, a]):
                 r = LIMIT
             elif side == 1:
                 k, r = buy_size(want[a], px, cash, fee_rates[t], comm_rate, comm_min,

@@ -58,6 +58,15 @@ def gt_tol(a: float, b: float) -> bool:
 
 
 @njit(cache=True)
+def locked(side: int, px: float, up: float, dn: float) -> bool:
+    """Blocking by direction (decision 4): no buy at or above limit-up, no sell at or below
+    limit-down; NaN limits (no limit on the bar) never block."""
+    if side == 1:
+        return (not np.isnan(up)) and px >= up - 1e-9
+    return (not np.isnan(dn)) and px <= dn + 1e-9
+
+
+@njit(cache=True)
 def fee_lines(value: float, is_sell: bool, rates: np.ndarray, stamp_on: bool,
               comm_rate: float, comm_min: float, out: np.ndarray) -> float:
     """Fill `out` (5 lines, FEE_KINDS order) for one fill of `value` CNY; return the total.
@@ -248,7 +257,7 @@ def _column(kind: int, p0: float, p1: float, p2: float,
                 desired = qty if kind == 1 else pos
             reason = OK
             n = 0
-            if (side == 1 and not np.isnan(lim_up[i]) and px >= lim_up[i] - 1e-9) or (side == -1 and not np.isnan(lim_dn[i]) and px <= lim_dn[i] + 1e-9):
+            if locked(side, px, lim_up[i], lim_dn[i]):
                 reason = R_LIMIT
             elif side == 1:
                 n, reason = size_buy(desired, px, cash, rates, comm_rate, comm_min, min_lot,
@@ -527,8 +536,7 @@ def portfolio_run(close: np.ndarray, open_: np.ndarray, lim_up: np.ndarray,
                     n = 0
                     if np.isnan(px):
                         reason = R_NOBAR
-                    elif (side == 1 and not np.isnan(lim_up[t, a]) and px >= lim_up[t, a] - 1e-9) or (side == -1 and not np.isnan(lim_dn[t, a]) and \
-                            px <= lim_dn[t, a] + 1e-9):
+                    elif locked(side, px, lim_up[t, a], lim_dn[t, a]):
                         reason = R_LIMIT
                     elif side == 1:
                         n, reason = size_buy(d, px, cash, rates, comm_rate, comm_min,
@@ -553,9 +561,9 @@ def portfolio_run(close: np.ndarray, open_: np.ndarray, lim_up: np.ndarray,
                             fees_o[t, a, k] = buf[k]
                     reason_o[t, a] = reason
                     retry = reason in (R_LIMIT, R_T1, R_NOBAR)
-                    if side == 1 and pend_v[a] > 0:
-                        if n > 0 or not (retry or reason in (R_LOT, R_CASH)):
-                            pend_v[a] = 0.0
+                    keep_v = retry or reason in (R_LOT, R_CASH)
+                    if side == 1 and pend_v[a] > 0 and (n > 0 or not keep_v):
+                        pend_v[a] = 0.0
                     if not retry:
                         pend_w[a] = False
         eq = cash
