@@ -60,7 +60,8 @@ def _insert_sql(item: Item, staged: str) -> list[str]:
     spec = item.spec
     rel = spec.relation.format(t=staged)
     where = f" WHERE {spec.where}" if spec.where else ""
-    return TABLES[spec.table].upsert_sql(f"SELECT {spec.select} FROM {rel}{where}", f"up_{staged}")
+    return TABLES[spec.table].upsert_sql(f"SELECT {spec.select} FROM {rel}{where}", f"up_{staged}",
+                                         materialize=False)
 
 
 def run(items: Sequence[Item], store_path: str | Path | None = None,

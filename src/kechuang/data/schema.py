@@ -24,11 +24,17 @@ class Table:
         cols = ", ".join(f"{c} {t}" for c, t in self.columns)
         return f"CREATE TABLE IF NOT EXISTS {self.name} ({cols})"
 
-    def upsert_sql(self, select: str, staged: str) -> list[str]:
-        """Statements that upsert the rows of `select` (in table order) on the key: staged into
-        temp table `staged`, matching keys deleted from the store, then inserted."""
+    def upsert_sql(self, select: str, staged: str, materialize: bool = True) -> list[str]:
+        """Statements that upsert the rows of `select` (in table order) on the key: matching
+        keys deleted from the store, then the rows inserted. With `materialize` the rows are
+        first kept in temp table `staged`, which a select reading the target table needs (the
+        delete would change what it reads); a projection of staged input can skip that copy."""
         on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM n.{k}" for k in self.key)
         cols = ", ".join(self.column_names)
+        if not materialize:
+            rows = f"(SELECT * FROM ({select}) AS x({cols}))"
+            return [f"DELETE FROM store.{self.name} t USING {rows} n WHERE {on}",
+                    f"INSERT INTO store.{self.name} ({cols}) {select}"]
         return [
             f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT * FROM ({select}) AS x({cols})",
             f"DELETE FROM store.{self.name} t USING {staged} n WHERE {on}",
