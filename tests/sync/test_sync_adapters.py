@@ -23,7 +23,7 @@ from kechuang.data.adapters.base import (
 from kechuang.data.store import open_store
 
 sys.path.insert(0, str(Path(__file__).parent))
-from vendor import AKSHARE_VERSION, BAOSTOCK_VERSION, Vendor, dtype_record, load_fixture  # noqa: E402
+from vendor import AKSHARE_VERSION, BAOSTOCK_VERSION, Vendor, dtype_record, load_fixture
 
 LO, HI = dt.date(2000, 1, 1), dt.date(2030, 12, 31)
 
@@ -67,7 +67,7 @@ def test_vendor_stand_in_has_the_recorded_format(bundled_store: Path) -> None:
 
 
 def test_akshare_bars_match_the_bundled_raw_bars(bundled_store: Path) -> None:
-    meta, raw = load_fixture("akshare_stock_zh_a_hist")
+    _, raw = load_fixture("akshare_stock_zh_a_hist")
     ak = get_adapter("akshare", call=lambda f, k: raw.copy())
     out = ak.fetch("bars", "688981", dt.date(2025, 5, 19), dt.date(2025, 5, 23))
     assert list(out.columns) == ["code", "date", "open", "high", "low", "close", "pre_close",

@@ -104,7 +104,7 @@ class Vendor:
             "open": [f"{v:.4f}" for v in b["open"]], "high": [f"{v:.4f}" for v in b["high"]],
             "low": [f"{v:.4f}" for v in b["low"]], "close": [f"{v:.4f}" for v in b["close"]],
             "preclose": [f"{v:.4f}" if v == v else "" for v in b["pre"]],
-            "volume": [f"{int(round(v))}" for v in b["volume"]],
+            "volume": [f"{round(v)}" for v in b["volume"]],
             "amount": [f"{v:.4f}" for v in b["amount"]], "tradestatus": "1"})
         return out[cols].reset_index(drop=True).astype(object)
 
