@@ -40,7 +40,7 @@ def _cap_single(w: np.ndarray, cap: float) -> None:
 
 @njit(cache=True)
 def cap_weights(weights: np.ndarray, single_cap: float, top_cap: float, top_n: int,
-                max_iter: int = 200) -> np.ndarray:
+                max_iter: int = 1000) -> np.ndarray:
     """Capped weights (sum 1): no weight above `single_cap` and the `top_n` largest together
     at most `top_cap` (STAR 50: 10% and 40% of the top five, star-market-reference.md 6.1).
 
