@@ -22,10 +22,16 @@ def schedule_sql(schedule: DatedSchedule[Any], date_col: str) -> str:
     return f"(CASE {parts} END)"
 
 
-def _limit(prev: str, sign: str, date_col: str) -> str:
+# Adjusted prices are not the prices the exchange set limits on: a limit close can show as a
+# move slightly past 20% after (partial) adjustment. There the check is approximate (architecture:
+# "limit-hit detection on qfq prices is approximate") and allows 0.5% of slack.
+ADJUSTED_SLACK = 0.005
+
+
+def _limit(prev: str, sign: str, date_col: str, slack: float = 0.0) -> str:
     # Limit price rounded half up to 0.01 (section 1), same formula as rules.trading.
-    return (f"floor({prev} * (1 {sign} {schedule_sql(PRICE_LIMIT, date_col)}) * 100 + 0.5 + 1e-9)"
-            " / 100")
+    lim = f"({schedule_sql(PRICE_LIMIT, date_col)} + {slack})"
+    return f"floor({prev} * (1 {sign} {lim}) * 100 + 0.5 + 1e-9) / 100"
 
 
 def beyond_limit_flags_sql(source: str) -> list[str]:
@@ -36,6 +42,8 @@ def beyond_limit_flags_sql(source: str) -> list[str]:
               "move beyond the price limit after the no-limit window: adjustment error "
               "in an adjusted source")
     nolimit = schedule_sql(NO_LIMIT_SESSIONS, "b.date")
+    slack = 0.0 if source == "raw" else ADJUSTED_SLACK
+    up, down = _limit("prev_close", "+", "date", slack), _limit("prev_close", "-", "date", slack)
     return [
         f"DELETE FROM store.bar_flags WHERE source = '{source}' AND kind IN "
         f"{FLAG_KINDS!r}",
@@ -50,10 +58,8 @@ def beyond_limit_flags_sql(source: str) -> list[str]:
           JOIN store.sessions ls ON ls.date = sec.list_date
           WHERE b.source = '{source}') b
         WHERE prev_close IS NOT NULL AND session_no > nolimit AND (
-          close > {_limit('prev_close', '+', 'date')} + 0.001 OR
-          close < {_limit('prev_close', '-', 'date')} - 0.001 OR
-          open > {_limit('prev_close', '+', 'date')} + 0.001 OR
-          open < {_limit('prev_close', '-', 'date')} - 0.001)""",
+          close > {up} + 0.001 OR close < {down} - 0.001 OR
+          open > {up} + 0.001 OR open < {down} - 0.001)""",
     ]
 
 
