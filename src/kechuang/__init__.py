@@ -19,6 +19,8 @@ _LAZY = {
     "calendar": "kechuang.data.calendar",
     "rules_at": "kechuang.rules.star",
     "StarError": "kechuang.core.errors",
+    "backtest": "kechuang.api.backtest",
+    "sweep": "kechuang.api.backtest",
 }
 
 
