@@ -149,3 +149,183 @@ def known_code(code: str, db: PathLike | None = None) -> str:
         if not s.scalar("SELECT count(*) FROM securities WHERE code = ?", [c]):
             raise UnknownCodeError(f"unknown code {c}: not in the store's securities")
     return c
+
+
+# -- early companies through the checker -------------------------------------------------------
+
+def listing_table(db: PathLike | None = None) -> pd.DataFrame:
+    """The companies with bundled statements run through the checker with pre-listing figures
+    (see kechuang.analytics.listing_table for what stands in for expected market value)."""
+    from kechuang.analytics import listing_table as lt
+
+    with open_store(db) as s:
+        fin = s.query("SELECT * FROM financials")
+        companies = s.query(
+            "SELECT s.code, s.name, s.list_date, s.flag_w, starts_with(s.code, '689') AS red_chip,"
+            " b.pre_close * sh.total_shares AS ipo_mv, sh.total_mv AS first_day_mv "
+            "FROM securities s "
+            "LEFT JOIN bars_daily b ON b.code = s.code AND b.date = s.list_date "
+            "  AND b.source = 'raw' "
+            "LEFT JOIN shares sh ON sh.code = s.code AND sh.date = s.list_date "
+            "WHERE s.code IN (SELECT DISTINCT code FROM financials) ORDER BY s.code")
+    if companies.empty:
+        raise MissingDataError("no statements in the store to run the checker on")
+    return lt.checker_table(fin, companies)
+
+
+# -- financial statistics ----------------------------------------------------------------------
+
+def financial_stats(db: PathLike | None = None, measure: str = "rd_investment"
+                    ) -> list[Section]:
+    """Revenue/profit/cash-flow, overseas revenue and R&D statistics from `financials`."""
+    from kechuang.analytics import financial_stats as fs
+
+    with open_store(db) as s:
+        fin = s.query("SELECT * FROM financials")
+        seg = s.query("SELECT * FROM revenue_segments")
+        ds = _datasets(s)
+    if fin.empty:
+        raise MissingDataError("no statements in the store (table financials is empty)")
+    label, _ = _label(ds, "financials")
+    sources = sorted(set(fin["source"].dropna()))
+    dataset = f"financials ({', '.join(sources)}); {label}"
+    bundled = fin[fin["rd_investment"].isna() & fin["rd_expense"].isna()]
+    return [fs.profit_revenue_stats(bundled if len(bundled) else fin, dataset),
+            fs.overseas_stats(fin, seg, dataset),
+            fs.rd_stats(fin, dataset, measure)]
+
+
+def ingest_financials(path: PathLike, db: PathLike | None = None) -> dict[str, int]:
+    """Check and load a statements file (kind `financials`, CNY; see docs/board.md)."""
+    from kechuang.data.ingest import ingest_file
+
+    return ingest_file(path, "financials", db).rows
+
+
+# -- bonds -------------------------------------------------------------------------------------
+
+# A single sci-tech bond above CNY 500 亿 (50 bn) would be several times the largest reported
+# issue (CNY 300 亿, China Construction Bank; kcz_bonds): such a value is a unit error.
+MAX_BOND_AMOUNT_100M = 500.0
+
+
+def ingest_bonds(path: PathLike, db: PathLike | None = None) -> dict[str, int]:
+    """Check and load an issue-level bonds file (kind `bonds`): ratings, issuer types and venues
+    from closed lists, amounts > 0 in CNY 100m and not implausibly large."""
+    from kechuang.data.ingest import ingest_file
+    from kechuang.data.validate import file_format
+
+    p = Path(path)
+    fmt = file_format(p)
+    if fmt == "csv":
+        raw = pd.read_csv(p, dtype=str, keep_default_na=False)
+        if "amount_cny_100m" in raw.columns:
+            amounts = pd.to_numeric(raw["amount_cny_100m"], errors="coerce")
+            big = amounts > MAX_BOND_AMOUNT_100M
+            if big.any():
+                row = int(big.to_numpy().nonzero()[0][0]) + 1
+                raise ValidationError(
+                    f"{raw['amount_cny_100m'].iloc[row - 1]} (CNY 100m) is implausibly large "
+                    f"for one bond (> {MAX_BOND_AMOUNT_100M:g}); amounts are in CNY 100m (亿元)",
+                    path=str(p), row=row, column="amount_cny_100m")
+    return ingest_file(p, "bonds", db).rows
+
+
+def bond_stats(as_of: str | dt.date | None = None, db: PathLike | None = None
+               ) -> list[Section]:
+    from kechuang.analytics import bonds as ab
+
+    with open_store(db) as s:
+        b = s.query("SELECT * FROM bonds")
+        agg = s.query("SELECT * FROM bond_aggregates")
+        ds = _datasets(s)
+    if as_of is None:
+        d = pd.Timestamp(b["issue_date"].max()).date() if len(b) else dt.date.today()
+    else:
+        d = _date(as_of)
+    bl, _ = _label(ds, "bonds")
+    al, _ = _label(ds, "bond_aggregates")
+    return [ab.bond_stats(b, f"bonds: {bl}", d), ab.reported_aggregates(agg, f"{al}")]
+
+
+# -- screens -----------------------------------------------------------------------------------
+
+def screens(as_of: str | dt.date, db: PathLike | None = None, codes: list[str] | None = None,
+            extras: PathLike | None = None, mapping: PathLike | None = None) -> pd.DataFrame:
+    """Screens for listed companies on `as_of` (all, or `codes`). `extras` is an optional CSV
+    with code, patents, invention_patents, order_backlog, backlog_source."""
+    from kechuang.analytics import screens as sc
+
+    d = _date(as_of)
+    table = census_mod.load_cluster_mapping(mapping)
+    want = [normalize_code(c) for c in codes] if codes else None
+    with open_store(db) as s:
+        src = census_sources(s)
+        _check_as_of(d, src)
+        sec = census_mod.listed_at(s.query("SELECT * FROM securities"), d).copy()
+        if want:
+            unknown = sorted(set(want) - set(sec["code"]))
+            if unknown:
+                raise UnknownCodeError(f"unknown code {unknown[0]}: not a listed STAR "
+                                       f"security on {d}")
+            sec = sec[sec["code"].isin(want)]
+        fin = s.query("SELECT * FROM financials")
+        sh = _shares_near(s, d)
+    sec["cluster"] = census_mod.assign_clusters(sec, table).to_numpy()
+    published = pd.to_datetime(fin["period_end"]) + pd.DateOffset(months=4)
+    fin = fin[(published <= pd.Timestamp(d)) & (pd.to_datetime(fin["period_end"]).dt.month == 12)]
+    fin = fin.sort_values("period_end")
+    fin["net_profit_prev"] = fin.groupby("code")["net_profit"].shift(1)
+    prev_year = fin.groupby("code")["period_end"].shift(1)
+    gap_year = (pd.to_datetime(fin["period_end"]).dt.year
+                - pd.to_datetime(prev_year).dt.year) != 1
+    fin.loc[gap_year, "net_profit_prev"] = None
+    latest = fin.groupby("code").tail(1).set_index("code")
+    mv = sh.sort_values("source").groupby("code").tail(1).set_index("code")
+    rows = []
+    for r in sec.to_dict("records"):
+        c = r["code"]
+        row: dict[str, Any] = {"code": c, "name": r["name"], "cluster": r["cluster"]}
+        total_mv: Any = mv.at[c, "total_mv"] if c in mv.index else None
+        if total_mv is not None and not pd.isna(total_mv):
+            row["market_value"] = float(total_mv)
+            row["mv_date"] = str(mv.at[c, "date"])[:10]
+        if c in latest.index:
+            f = latest.loc[c]
+            row.update({"fy": int(pd.Timestamp(f["period_end"]).year),
+                        "revenue": f["revenue"], "net_profit": f["net_profit"],
+                        "net_profit_prev": f["net_profit_prev"], "rd": f["rd_investment"],
+                        "cfo": f["cfo"], "cfi": f["cfi"], "cff": f["cff"]})
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if extras is not None:
+        ex = _load_extras(extras)
+        frame = frame.merge(ex, on="code", how="left")
+    return sc.screen(frame)
+
+
+EXTRA_COLUMNS = {"code": str, "patents": float, "invention_patents": float,
+                 "order_backlog": float, "backlog_source": str}
+
+
+def _load_extras(path: PathLike) -> pd.DataFrame:
+    p = Path(path)
+    if not p.exists():
+        raise ValidationError("no such file", path=str(p))
+    ex = pd.read_csv(p, dtype=str, keep_default_na=False)
+    if "code" not in ex.columns:
+        raise ValidationError("missing column 'code'", path=str(p), column="code")
+    for col in ex.columns:
+        if col not in EXTRA_COLUMNS:
+            raise ValidationError(f"unknown column (expected {', '.join(EXTRA_COLUMNS)})",
+                                  path=str(p), column=col)
+        if EXTRA_COLUMNS[col] is float:
+            vals = pd.to_numeric(ex[col].replace("", None), errors="coerce")
+            bad = vals.isna() & (ex[col] != "") | (vals < 0)
+            if bad.any():
+                row = int(bad.to_numpy().nonzero()[0][0]) + 1
+                raise ValidationError(f"{ex[col].iloc[row - 1]!r} is not a non-negative number",
+                                      path=str(p), row=row, column=col)
+            ex[col] = vals
+    ex["code"] = [normalize_code(c) for c in ex["code"]]
+    return ex

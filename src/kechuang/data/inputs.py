@@ -102,4 +102,46 @@ USER_SPECS: dict[str, InputSpec] = {
         prices=("close",), session_date="date",
         select="t.index_code, t.date, t.open, t.high, t.low, t.close, t.volume, 'user'",
     ),
+    # Annual statements (CNY, not 10k) from an AKShare/Tushare export; schema and column
+    # mapping in docs/board.md. A row replaces the stored (code, period_end) row whole.
+    "financials": InputSpec(
+        kind="financials", table="financials",
+        required={"code": "VARCHAR", "period_end": "DATE", "revenue": "DOUBLE"},
+        optional={c: "DOUBLE" for c in (
+            "net_profit", "net_profit_deducted", "rd_expense", "rd_investment", "cfo", "cfi",
+            "cff", "overseas_revenue", "gross_profit", "operating_profit", "total_assets",
+            "total_liabilities", "equity_parent", "eps_basic", "roe_weighted_pct")}
+        | {"source": "VARCHAR"},
+        key=("code", "period_end"), not_null=("code", "period_end", "revenue"), star_code="code",
+        non_negative=("revenue", "rd_expense", "rd_investment", "overseas_revenue"),
+        select=("t.code, t.period_end, t.revenue, t.net_profit, t.net_profit_deducted, "
+                "t.rd_expense, t.rd_investment, t.cfo, t.cfi, t.cff, t.overseas_revenue, "
+                "t.gross_profit, t.operating_profit, t.total_assets, t.total_liabilities, "
+                "t.equity_parent, t.eps_basic, t.roe_weighted_pct, coalesce(t.source, 'user')"),
+    ),
+    # Issue-level sci-tech bonds; amounts in CNY 100m (亿元). Ratings, issuer types and venues
+    # are checked against closed lists (an unknown value fails the type cast with its row).
+    "bonds": InputSpec(
+        kind="bonds", table="bonds",
+        required={"bond_code": "VARCHAR", "issuer": "VARCHAR",
+                  "issuer_type": "ENUM('central_soe', 'local_soe', 'private', 'financial', "
+                                 "'other')",
+                  "issue_date": "DATE", "amount_cny_100m": "DOUBLE", "tenor_years": "DOUBLE",
+                  "rating": "ENUM('AAA', 'AA+', 'AA', 'AA-', 'A+', 'A', 'A-', 'BBB+', 'BBB', "
+                            "'BBB-', 'BB+', 'BB', 'BB-', 'B+', 'B', 'B-', 'CCC', 'CC', 'C')",
+                  "venue": "ENUM('SSE', 'SZSE', 'BSE', 'interbank')"},
+        optional={"bond_name": "VARCHAR", "coupon_pct": "DOUBLE", "is_sci_tech": "BOOLEAN",
+                  "bond_rating": "ENUM('AAA', 'AA+', 'AA', 'AA-', 'A+', 'A', 'A-', 'BBB+', "
+                                 "'BBB', 'BBB-', 'BB+', 'BB', 'BB-', 'B+', 'B', 'B-', 'CCC', "
+                                 "'CC', 'C')",
+                  "source_url": "VARCHAR"},
+        key=("bond_code",),
+        not_null=("bond_code", "issuer", "issuer_type", "issue_date", "amount_cny_100m",
+                  "tenor_years", "venue"),
+        prices=("amount_cny_100m", "tenor_years"), non_negative=("coupon_pct",),
+        select=("t.bond_code, t.bond_code, t.bond_name, t.issuer, t.issuer_type::VARCHAR, "
+                "t.venue::VARCHAR, t.issue_date, 'issue date', t.amount_cny_100m * 1e8, "
+                "'issued amount', t.tenor_years, t.coupon_pct, t.rating::VARCHAR, "
+                "t.bond_rating::VARCHAR, coalesce(t.is_sci_tech, true), NULL, t.source_url"),
+    ),
 }
