@@ -223,7 +223,7 @@ def load_panel(store: Store, start: dt.date | None, end: dt.date | None,
     high = _pivot(bars, "high", dates, codes)
     pre = _pivot(bars, "pre_close", dates, codes)
     # previous own raw close (for limits where the exchange pre-close is missing)
-    prev_raw = pd.DataFrame(close).ffill().shift(1).to_numpy()
+    prev_raw = pd.DataFrame(close).ffill().shift(1).to_numpy(copy=True)
     prev_raw[np.isnan(close)] = np.nan
     limit_ref = np.where(np.isfinite(pre), pre, prev_raw)
     factor = _pivot(adj.assign(factor=adj["factor"].fillna(-1.0)), "factor", dates, codes)
@@ -271,7 +271,10 @@ def _universe_mask(store: Store, panel: Panel, universe: Any, db: Any) -> tuple[
             raise StarError(f"no STAR securities in sector {name!r}; sectors: "
                             + ", ".join(known))
         return np.broadcast_to(cols, shape).copy(), f"sector {name}"
-    if isinstance(universe, str) and not universe.replace(",", "").strip().isdigit():
+    is_index = isinstance(universe, str) and (
+        universe.strip().lower() in ALIASES or universe.strip().split(".")[0] in SPECS
+        or not universe.replace(",", "").strip().isdigit())
+    if is_index:
         spec = get_spec(universe)
         end = dt.date.fromisoformat(str(panel.dates[-1]))
         data = load_index_data(store)
@@ -289,9 +292,10 @@ def _universe_mask(store: Store, panel: Panel, universe: Any, db: Any) -> tuple[
         else [str(c) for c in universe]
     from kechuang.core.ids import normalize_code
     codes = [normalize_code(c) for c in codes]
-    missing = [c for c in codes if c not in set(panel.codes)]
+    known = set(store.query("SELECT code FROM securities")["code"])
+    missing = [c for c in codes if c not in known]
     if missing:
-        raise UnknownCodeError(f"no raw bars for {', '.join(missing[:5])} in the requested range")
+        raise UnknownCodeError(f"unknown STAR code(s): {', '.join(missing[:5])}")
     return np.broadcast_to(np.isin(panel.codes, codes), shape).copy(), f"{len(codes)} codes"
 
 

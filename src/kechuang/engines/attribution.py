@@ -103,7 +103,9 @@ def basket_volatility(panel: Panel, industry: dict[str, str],
     rows.append(("board", np.ones(len(ind), dtype=bool)))
     out = []
     for name, cols in rows:
-        br = np.nanmean(r[:, cols], axis=1) if cols.any() else np.full(len(r), np.nan)
+        sub = r[:, cols]
+        cnt = np.isfinite(sub).sum(axis=1)
+        br = np.where(cnt > 0, np.nansum(sub, axis=1) / np.maximum(cnt, 1), np.nan)
         br = br[np.isfinite(br)]
         vol = float(np.std(br, ddof=1) * math.sqrt(sessions_per_year)) if len(br) > 1 \
             else float("nan")

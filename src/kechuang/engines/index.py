@@ -168,8 +168,8 @@ def rank_universe(data: IndexData, spec: IndexSpec, cut: int,
         by_amt = idx[np.lexsort((idx, np.nan_to_num(avg_amt[idx], nan=-1.0)))]
         idx = np.sort(by_amt[n_drop:])
     order = idx[np.lexsort((idx, -avg_mv[idx]))]
-    facts = {"cutoff": str(cut_date), "seasoning_months": months, "n_listed": int(listed.sum()),
-             "n_eligible": n_elig, "n_liquidity_dropped": n_drop,
+    facts = {"cutoff_session": str(cut_date), "seasoning_months": months,
+             "n_listed": int(listed.sum()), "n_eligible": n_elig, "n_liquidity_dropped": n_drop,
              "fast_entry": [str(data.codes[j]) for j in np.nonzero(fast & ~seasoned)[0]]}
     return order, avg_mv, n_elig, facts
 
@@ -370,7 +370,7 @@ def build(data: IndexData, spec: IndexSpec, start: dt.date | None = None,
     n_con = (qty > 0).sum(axis=1)
     levels = pd.DataFrame({"date": dates, "level": level, "divisor": divisor, "mcap": mcap,
                            "n_constituents": n_con})
-    w = qty * price
+    w = np.where(qty > 0, qty * np.nan_to_num(price), 0.0)
     w = w / w.sum(axis=1, keepdims=True)
     rr, cc = np.nonzero(qty > 0)
     weights = pd.DataFrame({"date": dates[rr], "code": data.codes[cc], "weight": w[rr, cc]})
