@@ -292,8 +292,8 @@ def _universe_mask(store: Store, panel: Panel, universe: Any, db: Any) -> tuple[
         else [str(c) for c in universe]
     from kechuang.core.ids import normalize_code
     codes = [normalize_code(c) for c in codes]
-    known = set(store.query("SELECT code FROM securities")["code"])
-    missing = [c for c in codes if c not in known]
+    known_codes = set(store.query("SELECT code FROM securities")["code"])
+    missing = [c for c in codes if c not in known_codes]
     if missing:
         raise UnknownCodeError(f"unknown STAR code(s): {', '.join(missing[:5])}")
     return np.broadcast_to(np.isin(panel.codes, codes), shape).copy(), f"{len(codes)} codes"
