@@ -227,9 +227,12 @@ def _fast_stage(st: Staging, path: Path, fmt: str, spec: InputSpec, name: str,
     """Typed read plus violation counts; True when the file is clean and staged as `name`."""
     cols = {c: t for c, t in spec.all_columns.items() if c in present}
     if fmt == "csv":
-        types = ", ".join(f"'{c}': '{t}'" for c, t in cols.items())
-        src = (f"read_csv('{_q(path)}', header = true, strict_mode = true, "
-               f"types = {{{types}}})")
+        # The header is known, so the sniffer is skipped (about 30% of the read's time);
+        # anything the fixed dialect cannot parse falls to the diagnostic path.
+        decl = ", ".join(f"'{c}': '{cols.get(c, 'VARCHAR')}'" for c in present)
+        delim = "\t" if path.name.lower().endswith(".tsv") else ","
+        src = (f"read_csv('{_q(path)}', header = true, strict_mode = true, auto_detect = false,"
+               f" delim = '{delim}', quote = '\"', escape = '\"', columns = {{{decl}}})")
     else:
         src = f"read_parquet('{_q(path)}')"
     select = [f'CAST("{c}" AS {t}) AS "{c}"' for c, t in cols.items()]
