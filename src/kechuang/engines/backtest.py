@@ -131,7 +131,9 @@ def prepare_rules(m: MarketArrays, rules: str = "star",
                           np.ones(A, dtype=np.int64), np.zeros(A, dtype=np.int64), 0.0, 0.0,
                           ignored)
     c = commission or fees.Commission()
-    sessions = m.sessions
+    # STAR schedules start on 2019-07-22; earlier sessions (fund history) take the first value
+    sessions = np.maximum(np.asarray(m.sessions).astype("datetime64[D]"),
+                          np.datetime64(trading.STAR_OPEN))
     # limit base: the exchange pre-close where known, else the previous close net of the event
     base = prev.copy()
     ev = np.isfinite(factor) & (factor >= 1.0)
@@ -148,7 +150,7 @@ def prepare_rules(m: MarketArrays, rules: str = "star",
     dn = _round_cents(base * (1 - lim))
     # no limit in the first sessions after listing (section 1; decision 11)
     if m.list_date is not None:
-        sn = session_numbers(m.list_date, sessions)
+        sn = session_numbers(m.list_date, m.sessions)
         free = sn <= trading.NO_LIMIT_SESSIONS.to_array(sessions)[:, None]
         up[free] = np.nan
         dn[free] = np.nan

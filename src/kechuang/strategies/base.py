@@ -37,8 +37,11 @@ class Strategy(BaseModel):
                 known = ", ".join(cls.model_fields)
                 raise ValidationError(f"strategy {cls.name!r} has no parameter {loc!r} "
                                       f"(parameters: {known})") from None
+            msg = str(err.get("msg", "")).removeprefix("Value error, ")
+            if not err.get("loc"):
+                raise ValidationError(f"strategy {cls.name!r}: {msg}") from None
             raise ValidationError(f"strategy {cls.name!r}: parameter {loc}={value!r}: "
-                                  f"{err.get('msg')}") from None
+                                  f"{msg}") from None
 
     def params(self) -> dict[str, Any]:
         return self.model_dump()
