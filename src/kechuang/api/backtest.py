@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -249,16 +249,21 @@ def _num(x: str, spec: str) -> Any:
         return x
 
 
-def sweep(strategy: str | Strategy = "ma_cross", grid: dict[str, Sequence[Any]] | None = None,
+def sweep(strategy: str | Strategy = "ma_cross", grid: Mapping[str, Sequence[Any]] | None = None,
           codes: Sequence[str] | str | None = None, start: Any = None, end: Any = None, *,
           prices: pd.DataFrame | np.ndarray | None = None, rules: str = "star",
           fill: str = "close", commission: float | None = None,
           commission_min: float | None = None, db: str | Path | None = None,
-          progress: Callable[[int, int], None] | None = None, **params: Any) -> pd.DataFrame:
+          progress: Callable[[int, int], None] | None = None, backend: str = "local",
+          address: str | None = None, **params: Any) -> pd.DataFrame:
     """A grid of strategy parameters; returns a tidy table, one row per (combination, code)
     for column strategies, one per combination for allocation strategies, with the parameters
     and statistics. Column strategies run in parallel inside numba (no bars x combinations
-    frames); allocation strategies run one portfolio backtest per combination."""
+    frames); allocation strategies run one portfolio backtest per combination.
+    `backend="ray"` runs the column-strategy grid as Ray tasks (engines.sweep_ray) on the
+    cluster at `address` (None: a local Ray instance or RAY_ADDRESS); same table."""
+    if backend not in ("local", "ray"):
+        raise ValidationError(f"backend={backend!r}; expected 'local' or 'ray'")
     if not grid:
         raise ValidationError("sweep needs a grid, e.g. grid={'fast': [5, 10], 'slow': [50]}")
     base = _resolve(strategy, params)
@@ -283,8 +288,15 @@ def sweep(strategy: str | Strategy = "ma_cross", grid: dict[str, Sequence[Any]] 
             raise ValidationError("cash cannot be swept for column strategies")
         kernel_grid = np.array([s.kernel_params() for s in strats],  # type: ignore[attr-defined]
                                dtype=np.float64)
-        raw = sweep_eng.run_sweep(base.kind, kernel_grid, m, rules, fill, comm,  # type: ignore
-                                  float(base.cash), progress=progress)  # type: ignore
+        if backend == "ray":
+            from kechuang.engines import sweep_ray
+
+            raw = sweep_ray.run_sweep(base.kind, kernel_grid, m, rules, fill,  # type: ignore
+                                      comm, float(base.cash), progress=progress,  # type: ignore
+                                      address=address)
+        else:
+            raw = sweep_eng.run_sweep(base.kind, kernel_grid, m, rules, fill,  # type: ignore
+                                      comm, float(base.cash), progress=progress)  # type: ignore
         st = perf.sweep_stats(raw, float(base.cash))  # type: ignore[attr-defined]
         ncomb, ncol = raw.shape[:2]
         rows = {k: np.repeat(np.array([c[k] for c in combos]), ncol) for k in names}
@@ -293,6 +305,9 @@ def sweep(strategy: str | Strategy = "ma_cross", grid: dict[str, Sequence[Any]] 
             table[k] = v.reshape(-1)
         table.attrs["fixed"] = fixed
         return table
+    if backend == "ray":
+        raise ValidationError(f"backend='ray' runs column strategies (ma_cross, grid); "
+                              f"{base.name!r} sweeps run with backend='local'")
     out = []
     for i, s in enumerate(strats):
         res = eng.run(s, m, rules, fill, comm)
