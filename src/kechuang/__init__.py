@@ -21,6 +21,9 @@ _LAZY = {
     "StarError": "kechuang.core.errors",
     "backtest": "kechuang.api.backtest",
     "sweep": "kechuang.api.backtest",
+    "index": "kechuang.api.index",
+    "breadth": "kechuang.api.index",
+    "attribution": "kechuang.api.index",
 }
 
 

@@ -126,9 +126,7 @@ def index(code: str = "000688", start: Any = None, end: Any = None,
     with open_store(db) as st:
         data = load_index_data(st)
     e = e or default_end(data, spec)
-    res = idx_engine.build(data, spec, s, e)
-    res.notes.insert(0, FREE_FLOAT_NOTE)
-    return res
+    return idx_engine.build(data, spec, s, e)
 
 
 def review(code: str = "000688", as_of: Any = None, db: str | Path | None = None

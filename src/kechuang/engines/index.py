@@ -379,6 +379,7 @@ def build(data: IndexData, spec: IndexSpec, start: dt.date | None = None,
              "A+H companies: tradable A shares stand in for the A-share total",
              "cash dividends not neutralised (price index); bonus/conversion events neutralised "
              "via the exchange pre-close", *spec.notes]
+    notes = list(dict.fromkeys(notes))
     keep = np.nonzero((qty > 0).any(axis=0))[0]
     arrays = {"price": price[:, keep], "ref": ref[:, keep], "qty": qty[:, keep],
               "codes": data.codes[keep]}
