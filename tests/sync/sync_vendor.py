@@ -19,6 +19,7 @@ from kechuang.data.store import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AKSHARE_VERSION = "1.19.5"
+_BARS: dict[str, dict[str, pd.DataFrame]] = {}  # store path -> code -> raw bars
 BAOSTOCK_VERSION = "0.9.4"
 
 
@@ -34,18 +35,18 @@ class Vendor:
         self.store = store
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()
-        self._bars: pd.DataFrame | None = None
 
-    def bars(self) -> pd.DataFrame:
-        if self._bars is None:
+    def bars(self, code: str) -> pd.DataFrame:
+        key = str(self.store)
+        if key not in _BARS:
             with open_store(self.store) as s:
                 b = s.query("SELECT code, date, open, high, low, close, pre_close, volume, "
                             "amount FROM bars_daily WHERE source = 'raw' ORDER BY code, date")
             b["date"] = pd.to_datetime(b["date"]).dt.date
             b["prev"] = b.groupby("code")["close"].shift(1)
             b["pre"] = b["pre_close"].fillna(b["prev"])
-            self._bars = b
-        return self._bars
+            _BARS[key] = {str(c): g.reset_index(drop=True) for c, g in b.groupby("code")}
+        return _BARS[key].get(code, _BARS[key][next(iter(_BARS[key]))].iloc[:0])
 
     def __call__(self, function: str, kwargs: dict[str, Any]) -> Any:
         with self._lock:
@@ -56,8 +57,8 @@ class Vendor:
     def stock_zh_a_hist(self, symbol: str, period: str, start_date: str, end_date: str,
                         adjust: str) -> pd.DataFrame:
         assert period == "daily" and adjust == ""
-        b = self.bars()
-        b = b[(b["code"] == symbol) & (b["date"] >= _d(start_date)) & (b["date"] <= _d(end_date))]
+        b = self.bars(symbol)
+        b = b[(b["date"] >= _d(start_date)) & (b["date"] <= _d(end_date))]
         if b.empty:
             return pd.DataFrame()  # what the function returns for an empty kline list
         pre = b["pre"].fillna(b["open"])
@@ -93,9 +94,8 @@ class Vendor:
     def query_history_k_data_plus(self, code: str, fields: str, start_date: str, end_date: str,
                                   frequency: str, adjustflag: str) -> pd.DataFrame:
         assert frequency == "d" and adjustflag == "3"
-        b = self.bars()
-        c = code[3:]
-        b = b[(b["code"] == c) & (b["date"] >= _d(start_date)) & (b["date"] <= _d(end_date))]
+        b = self.bars(code[3:])
+        b = b[(b["date"] >= _d(start_date)) & (b["date"] <= _d(end_date))]
         if b.empty:
             return pd.DataFrame()
         cols = fields.split(",")

@@ -23,7 +23,7 @@ from kechuang.data.adapters.base import (
 from kechuang.data.store import open_store
 
 sys.path.insert(0, str(Path(__file__).parent))
-from vendor import AKSHARE_VERSION, BAOSTOCK_VERSION, Vendor, dtype_record, load_fixture
+from sync_vendor import AKSHARE_VERSION, BAOSTOCK_VERSION, Vendor, dtype_record, load_fixture
 
 LO, HI = dt.date(2000, 1, 1), dt.date(2030, 12, 31)
 

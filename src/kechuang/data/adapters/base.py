@@ -182,6 +182,8 @@ class Adapter:
     def normalize(self, dataset: str, key: str, raws: list[Any], start: dt.date,
                   end: dt.date) -> pd.DataFrame:
         """Raw frames of `requests(...)` (same order) -> one frame in our schema."""
+        if all(isinstance(r, pd.DataFrame) and r.empty and len(r.columns) == 0 for r in raws):
+            return pd.DataFrame()  # the libraries' "nothing found" answer: no rows, no columns
         fn = getattr(self, f"normalize_{dataset.replace('-', '_')}")
         out: pd.DataFrame = fn(key, raws, start, end)
         return out.reset_index(drop=True)
