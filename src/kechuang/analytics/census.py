@@ -169,8 +169,8 @@ def census(securities: pd.DataFrame, name_history: pd.DataFrame, shares: pd.Data
     source (code, date, total_mv, float_mv, source), possibly empty."""
     sec = Section(f"Board census as of {as_of}")
     d = str(as_of)
-    master = f"star_master: {sources.master}"
-    names = f"star_name_history: {sources.names}"
+    master = sources.master
+    names = sources.names or "name_history (none loaded)"
     listed = listed_at(securities, as_of).copy()
     n = len(listed)
     sec.add("listed_companies", "Listed STAR securities (listed by the date, not delisted)", n, d,
@@ -294,7 +294,9 @@ def _market_value(sec: Section, listed: pd.DataFrame, shares: pd.DataFrame, as_o
         covered = len(set(g["code"]))
         share_date = str(pd.Timestamp(g["date"].max()).date()) if len(g) else None
         if covered == len(codes) and covered > 0 and share_date is not None:
-            label = f"shares ({source}): {src.shares}"
+            key = str(source).split("_")[0]
+            parts = [p for p in (src.shares or "").split("; ") if key in p]
+            label = "; ".join(parts) if parts else f"shares ({source})"
             sec.add("total_market_value", "Total market value of listed companies",
                     round(float(g["total_mv"].sum()) / 1e12, 4), share_date, label, "CNY trn",
                     "A+H companies' H shares valued at the A-share price (shares README)")

@@ -188,7 +188,8 @@ def financial_stats(db: PathLike | None = None, measure: str = "rd_investment"
         raise MissingDataError("no statements in the store (table financials is empty)")
     label, _ = _label(ds, "financials")
     sources = sorted(set(fin["source"].dropna()))
-    dataset = f"financials ({', '.join(sources)}); {label}"
+    dataset = f"{label}" + (f"; sources in table: {', '.join(sources)}" if len(sources) > 1
+                            else "")
     bundled = fin[fin["rd_investment"].isna() & fin["rd_expense"].isna()]
     return [fs.profit_revenue_stats(bundled if len(bundled) else fin, dataset),
             fs.overseas_stats(fin, seg, dataset),
@@ -245,6 +246,8 @@ def bond_stats(as_of: str | dt.date | None = None, db: PathLike | None = None
         d = _date(as_of)
     bl, _ = _label(ds, "bonds")
     al, _ = _label(ds, "bond_aggregates")
+    if as_of is not None:  # only figures published for windows ending by the date
+        agg = agg[pd.to_datetime(agg["period_end"]) <= pd.Timestamp(d)]
     return [ab.bond_stats(b, f"bonds: {bl}", d), ab.reported_aggregates(agg, f"{al}")]
 
 
@@ -280,7 +283,11 @@ def screens(as_of: str | dt.date, db: PathLike | None = None, codes: list[str] |
     gap_year = (pd.to_datetime(fin["period_end"]).dt.year
                 - pd.to_datetime(prev_year).dt.year) != 1
     fin.loc[gap_year, "net_profit_prev"] = None
-    latest = fin.groupby("code").tail(1).set_index("code")
+    # Only the fiscal year whose annual report is due by the date counts (due four months after
+    # year end); an older statement is stale for a valuation on `d` and is not used.
+    due_fy = d.year - 1 if (d.month, d.day) >= (5, 1) else d.year - 2
+    latest = fin.groupby("code").tail(1)
+    latest = latest[pd.to_datetime(latest["period_end"]).dt.year == due_fy].set_index("code")
     mv = sh.sort_values("source").groupby("code").tail(1).set_index("code")
     rows = []
     for r in sec.to_dict("records"):
@@ -329,3 +336,180 @@ def _load_extras(path: PathLike) -> pd.DataFrame:
             ex[col] = vals
     ex["code"] = [normalize_code(c) for c in ex["code"]]
     return ex
+
+
+# -- board report ------------------------------------------------------------------------------
+
+def _screens_section(as_of: dt.date, db: PathLike | None) -> Section:
+    from kechuang.analytics.figures import INSUFFICIENT
+
+    sec = Section(f"Screens on {as_of} (valuation, lifecycle, R&D intensity)")
+    out = screens(as_of, db)
+    d = str(as_of)
+    ds = "securities + shares + financials"
+    n = len(out)
+    for col, label in (("ps", "PS"), ("price_to_rd", "price to R&D"), ("peg", "PEG"),
+                       ("lifecycle", "Dickinson lifecycle stage")):
+        ok = out[col].map(lambda v: v != INSUFFICIENT and not str(v).startswith("not defined"))
+        sec.add(f"screen_{col}_coverage", f"Companies with a {label}", int(ok.sum()), d, ds,
+                "companies", f"of {n}; the rest print 'insufficient data' or 'not defined'")
+    ps = out[out["ps"].map(lambda v: isinstance(v, float))]
+    if len(ps):
+        med = ps.groupby("cluster")["ps"].median().round(2)
+        sec.add("screen_ps_median_by_cluster", "Median PS by cluster",
+                {str(k): float(v) for k, v in med.items()}, d, ds, "x",
+                "market value on the share date / revenue of the last published fiscal year")
+    else:
+        sec.gap(f"valuation screens on {as_of}", "no market value for listed companies on this "
+                "date (share data cover 2019-07-22..2022-01-14 and 50 codes in 2025-2026)")
+    stages = out["lifecycle"].value_counts()
+    sec.add("screen_lifecycle_stages", "Companies by lifecycle stage",
+            {str(k): int(v) for k, v in stages.items()}, d, ds, "companies",
+            "Dickinson (2011) needs CFO, CFI and CFF; the bundled statements have CFO only")
+    return sec
+
+
+def _cmp_row(p: dict[str, str], ours: str, ours_as_of: str, why: str) -> dict[str, str]:
+    return {"metric": p["metric"], "sse": p["value"], "sse_as_of": p["as_of"], "ours": ours,
+            "ours_as_of": ours_as_of, "explanation": why}
+
+
+def comparison(db: PathLike | None = None) -> list[dict[str, str]]:
+    """Our figures on the SSE's dates next to the SSE-published ones (reference section 10)."""
+    from kechuang.reports.board import SSE_PUBLISHED
+
+    pub = {p["key"]: p for p in SSE_PUBLISHED}
+    with open_store(db) as s:
+        snap = census_sources(s).master_as_of
+
+    def cen(d: str) -> Section | None:
+        return census(d, db) if dt.date.fromisoformat(d) <= snap else None
+
+    rows: list[dict[str, str]] = []
+    for key, d in (("listed_2024_11_05", "2024-11-05"), ("listed_2024_12_31", "2024-12-31"),
+                   ("listed_2025_06_12", "2025-06-12"), ("listed_2025_07_22", "2025-07-22")):
+        c = cen(d)
+        if c is None:
+            continue
+        ours = c.get("listed_companies").value
+        sse = int(pub[key]["value"])
+        why = ("agrees" if ours == sse else
+               f"differs by {ours - sse:+d}: the source's delisting coverage is unverified "
+               "(only 2 delistings) and SSE cut-offs can differ by a day")
+        rows.append(_cmp_row(pub[key], str(ours), d, why))
+    a, b = cen("2025-11-01"), cen("2025-11-30")
+    if a and b:
+        lo, hi = a.get("listed_companies").value, b.get("listed_companies").value
+        rows.append(_cmp_row(pub["listed_2025_11"], f"{lo} .. {hi}", "2025-11-01 .. 2025-11-30",
+                             "the SSE's day is not given; our count is 592 for part of the "
+                             "month" if lo <= 592 <= hi else "the SSE's day is not given"))
+    a, b = cen("2026-01-01"), cen(str(snap))
+    if a and b:
+        rows.append(_cmp_row(pub["listed_early_2026"], f"{a.get('listed_companies').value} / "
+                             f"{b.get('listed_companies').value}", f"2026-01-01 / {snap}",
+                             "the press gives no date; ours reaches 600 by 2026-01-01 and grows "
+                             "with later listings"))
+    for key in ("mv_2025_06_12", "mv_2024_12_31"):
+        rows.append(_cmp_row(pub[key], "not available", pub[key]["as_of"],
+                             "no share counts for 2022-2025 in the data (shares README); 2025 "
+                             "share data cover only the 50 STAR 50 members, so no board total"))
+    c = cen("2025-06-12")
+    if c is not None:
+        cl = c.get("clusters").value
+        rows.append(_cmp_row(pub["ic"], str(cl["integrated circuits"]), "2025-06-12",
+                             "only Tushare's 半导体 label maps to IC; chip firms labelled "
+                             "元器件, 通信设备 or 软件服务 and test-equipment makers under "
+                             "专用机械 are elsewhere, while the SSE counts the whole IC chain"))
+        rows.append(_cmp_row(pub["bio"], str(cl["biomedicine"]), "2025-06-12",
+                             "医疗保健 + 生物制药 + 化学制药; medical-AI or diagnostics-software "
+                             "firms under 软件服务 and bio-materials under 化工原料 are not "
+                             "counted, and the labels are those of 2026-03-04"))
+        rows.append(_cmp_row(pub["hee"], str(cl["high-end equipment"]), "2025-06-12",
+                             "machinery, instruments, aerospace, rail and machine tools; "
+                             "semiconductor-equipment makers are labelled 半导体 (counted as "
+                             "IC here) and battery/PV equipment makers 电气设备 (new energy), "
+                             "which the SSE may count as equipment"))
+        rows.append(_cmp_row(pub["unprofitable_at_listing"],
+                             f">= {c.get('unprofitable_at_listing_lower_bound').value}",
+                             "2025-06-12",
+                             "a lower bound: companies ever marked U in the names seen from "
+                             "2024-06-20; those that turned profitable (dropped U) before then "
+                             "are not in the data"))
+        w = c.get("marks").value["W (weighted voting rights)"]
+        rows.append(_cmp_row(pub["special_structures"], str(w), "2025-06-12",
+                             "agrees (W marks in the names on the date)" if w == 8 else
+                             "W marks in the names on the date; the SSE may count other "
+                             "special structures"))
+        cdr = c.get("marks").value["CDR (D)"]
+        rows.append(_cmp_row(pub["red_chips"], f"{cdr} (CDR only)", "2025-06-12",
+                             "only CDR issuers (689xxx, D mark) are identifiable; red chips "
+                             "listing ordinary A shares (e.g. SMIC, also listed in Hong Kong) "
+                             "carry no mark in the data"))
+    rows.append(_cmp_row(pub["std5"], "not available", "-",
+                         "no listing-standard field in any bundled dataset"))
+    t = cen("2025-07-13")
+    if t is not None:
+        u = t.get("marks").value["U (unprofitable)"]
+        rows.append(_cmp_row(pub["growth_tier"], str(u), "2025-07-13",
+                             "agrees: U marks in the names on the day the tier opened" if u == 32
+                             else "U marks in the names on the day the tier opened"))
+    rows.append(_cmp_row(pub["revenue_2024"], "not available", "-",
+                         "bundled statements stop at FY2019 (FY2020 for 5 companies) and cover "
+                         "164 early companies"))
+    rows.append(_cmp_row(pub["rd_2024"], "not available", "-",
+                         "no R&D lines in the bundled statements; load statements "
+                         "(kind financials) to compute R&D statistics"))
+    rows.append(_cmp_row(pub["ipo_proceeds"], "not available", "-",
+                         "no offering data in the bundled datasets"))
+    rows.append(_cmp_row(pub["bonds_2024"], "not comparable", "-",
+                         "no issue-level list for 2024; the bundled aggregates are 2025 "
+                         "all-market and exchange windows, a different scope (section 11 item 7)"))
+    return rows
+
+
+def report_data(as_of: str | dt.date, db: PathLike | None = None) -> dict[str, Any]:
+    """Everything the board report shows, as plain data (also the JSON output)."""
+    from kechuang.analytics import listing_table as lt
+
+    d = _date(as_of)
+    sections: list[Section] = [census(d, db)]
+    sections += financial_stats(db)
+    sections += bond_stats(d, db)
+    sections.append(_screens_section(d, db))
+    table = listing_table(db)
+    with open_store(db) as s:
+        ds = _datasets(s)
+        store = str(s.path)
+    ds["as_of"] = ds["as_of"].astype(str).str[:10]
+    method = ("The 164 companies with bundled statements, each with the figures of its last "
+              "three fiscal years before listing. Expected market value is not in the data: the "
+              "market value at the IPO price (listing-day exchange pre-close = issue price, "
+              "times listing-day total shares) stands in for it; R&D and standard 5's "
+              "qualitative conditions are not in the data, so standards 2 and 5 are mostly "
+              "undecidable ('?'). Red chips other than CDR issuers are not identified.")
+    return {"as_of": str(d), "store": store, "sections": sections,
+            "listing_table": {"method": method, "summary": lt.summary(table),
+                              "rows": table.to_dict("records")},
+            "comparison": comparison(db), "datasets": ds.to_dict("records"),
+            "extra_gaps": [
+                {"item": "listing standard used by each listed company",
+                 "reason": "not in the data; the checker runs on the early companies' "
+                           "pre-listing figures instead"},
+                {"item": "financing (IPO proceeds, refinancing)",
+                 "reason": "no offering data in the bundled datasets"}]}
+
+
+def report(as_of: str | dt.date, out_dir: PathLike, db: PathLike | None = None
+           ) -> dict[str, Any]:
+    """Write the board report (Markdown + HTML) to `out_dir`; returns the paths and data."""
+    from kechuang.reports import board as rb
+
+    data = report_data(as_of, db)
+    paths = rb.write(data, out_dir)
+    return {"paths": {k: str(v) for k, v in paths.items()}, "data": data}
+
+
+def to_jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    out = dict(data)
+    out["sections"] = [s.to_dict() for s in data["sections"]]
+    return out
