@@ -1,0 +1,121 @@
+"""Sweeps on a Ray cluster (the optional ``ray`` extra: ``pip install 'kechuang[ray]'``).
+
+The same work as ``engines.sweep.run_sweep``, spread over Ray workers:
+
+1. the kernel arrays (prices, rule arrays, the ragged layout) are built once on the driver and
+   put into Ray's object store once (``ray.put``); workers on the same node map them without a
+   copy, other nodes fetch them once;
+2. the parameter grid is cut into chunks; each chunk is one task that calls the plain
+   ``engines.sweep.sweep_chunk`` the local backend uses, with numba limited to the CPUs Ray
+   gave the task;
+3. the chunks' statistics are put back in grid order, so the result is the array the local
+   backend returns, identical value for value.
+
+What is shipped to workers: the arrays (once), the grid chunks and the name of the chunk
+function; workers import ``kechuang`` themselves, so every node needs the same kechuang, numba
+and numpy installed (or a ``runtime_env`` that provides them)."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from kechuang.core.errors import StarError, ValidationError
+from kechuang.engines import backtest as eng
+from kechuang.engines import sweep as local
+from kechuang.rules.fees import Commission
+
+INSTALL_HINT = "the Ray backend needs the ray extra: pip install 'kechuang[ray]'"
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise StarError(INSTALL_HINT) from None
+    return ray
+
+
+def _chunk_task(kind: int, grid: np.ndarray, arrays: dict[str, Any], init_cash: float,
+                next_open: bool, threads: int) -> np.ndarray:
+    """Body of one Ray task: the local chunk function with numba on the task's CPUs."""
+    import numba
+
+    numba.set_num_threads(max(1, min(threads, int(numba.config.NUMBA_NUM_THREADS))))  # type: ignore[attr-defined]
+    return local.sweep_chunk(kind, grid, arrays, init_cash, next_open)
+
+
+def connect(address: str | None = None, runtime_env: dict[str, Any] | None = None,
+            num_cpus: int | None = None) -> bool:
+    """Connect to the cluster at `address` ('auto', 'host:6379' or 'ray://host:10001'), or
+    start a local instance when `address` is None and RAY_ADDRESS is unset. Returns True when
+    this call initialised Ray (the caller then shuts it down)."""
+    ray = _ray()
+    if ray.is_initialized():
+        return False
+    kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    if runtime_env:
+        kw["runtime_env"] = runtime_env
+    if address is None and not os.environ.get("RAY_ADDRESS") and num_cpus is not None:
+        kw["num_cpus"] = num_cpus
+    try:
+        ray.init(address=address, **kw)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise StarError(f"cannot connect to Ray at {address or 'a new local instance'}: "
+                        f"{first}") from None
+    return True
+
+
+def run_sweep(kind: int, grid: np.ndarray, m: eng.MarketArrays, rules: str = "star",
+              fill: str = "close", commission: Commission | None = None,
+              init_cash: float = 1_000_000.0, chunk: int | None = None,
+              progress: Callable[[int, int], None] | None = None,
+              address: str | None = None, cpus_per_task: int = 1,
+              runtime_env: dict[str, Any] | None = None) -> np.ndarray:
+    """All combinations of `grid` (n x 3 kernel parameters) over every column of `m`, as Ray
+    tasks; returns the (n x n_columns x N_STATS) array of ``engines.sweep.run_sweep``.
+
+    `chunk` is the number of combinations per task (default: the grid cut into about four
+    tasks per CPU of the cluster); `cpus_per_task` is the numba threads each task uses."""
+    if cpus_per_task < 1:
+        raise ValidationError(f"cpus_per_task={cpus_per_task}; expected at least 1")
+    if chunk is not None and chunk < 1:
+        raise ValidationError(f"chunk={chunk}; expected at least 1")
+    next_open = eng._check_fill(fill)
+    arrays = local.prepare(m, rules, commission)
+    ray = _ray()
+    started = connect(address, runtime_env)
+    try:
+        n = len(grid)
+        grid = np.ascontiguousarray(grid, dtype=np.float64)
+        if chunk is None:
+            cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            chunk = max(1, math.ceil(n / (4 * max(1, cpus // cpus_per_task))))
+        task = ray.remote(num_cpus=cpus_per_task, max_retries=2)(_chunk_task)
+        ref = ray.put(arrays)  # once; every task gets the same object
+        bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
+        pending = {task.remote(kind, grid[lo:hi], ref, init_cash, next_open, cpus_per_task):
+                   (lo, hi) for lo, hi in bounds}
+        parts: dict[int, np.ndarray] = {}
+        done = 0
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for r in ready:
+                lo, hi = pending.pop(r)
+                parts[lo] = ray.get(r)
+                done += hi - lo
+                if progress:
+                    progress(done, n)
+        del ref
+        if not parts:
+            ncol = len(arrays["offsets"]) - 1
+            return np.zeros((0, ncol, len(local.ko.STAT_FIELDS)))
+        return np.concatenate([parts[lo] for lo, _ in bounds], axis=0)
+    finally:
+        if started:
+            ray.shutdown()
