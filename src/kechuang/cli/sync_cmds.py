@@ -10,7 +10,10 @@ import typer
 from kechuang.cli.common import DB_OPTION, JSON_OPTION, emit_json, print_table
 
 DATASET_HELP = ("securities, bars, bars-baostock, adjustments, adjustments-baostock, shares, "
-                "financials, index-levels, index-weights")
+                "financials, index-levels, index-weights, or all (the AKShare datasets in that "
+                "order)")
+ALL = ("securities", "bars", "adjustments", "shares", "financials", "index-levels",
+       "index-weights")
 
 
 def sync(
@@ -59,13 +62,19 @@ def sync(
         raise StarError("--since is required (first date wanted, YYYY-MM-DD)")
     cfg = sy.SyncConfig(rate=rate, batch_size=batch, max_retries=retries)
     cache_dir: Any = False if no_cache else cache
-    report = _run(sy, dataset, since, until, _codes(codes), db, cfg, cache_dir, force, json_out)
-    data = report.as_dict()
+    names = ALL if dataset == "all" else (dataset,)
+    if dataset != "all" and dataset not in sy.DATASETS:
+        raise StarError(f"unknown dataset {dataset!r}; expected one of {DATASET_HELP}")
+    reports = [_run(sy, name, since, until, _codes(codes), db, cfg, cache_dir, force, json_out)
+               .as_dict() for name in names]
     if json_out:
-        emit_json(data)
+        emit_json(reports[0] if len(reports) == 1 else reports)
         return
-    print_table(f"sync {dataset} into {data['store']}", ["item", "value"],
-                [[k, v] for k, v in data.items() if k not in ("dataset", "store", "stopped")])
+    cols = ["units_planned", "units_done", "requests", "cached", "retries", "rows_written",
+            "rows_skipped", "flags", "batches", "seconds"]
+    print_table(f"sync into {reports[0]['store']} ({since} .. {reports[0]['until']})",
+                ["dataset", *[c.replace("_", " ") for c in cols]],
+                [[r["dataset"], *[r[c] for c in cols]] for r in reports])
 
 
 def _codes(codes: str | None) -> list[str] | None:
