@@ -129,6 +129,25 @@ def index(code: str = "000688", start: Any = None, end: Any = None,
     return idx_engine.build(data, spec, s, e)
 
 
+def export_index(res: idx_engine.IndexResult, out: str | Path) -> list[str]:
+    """Write levels.csv (date, level incl. the base row), members.csv (review_date, code for the
+    launch list and every review) and weights.csv (date, code, weight for every session)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    lv = res.levels[["date", "level"]].copy()
+    lv["date"] = lv["date"].dt.strftime("%Y-%m-%d")
+    lv.to_csv(out / "levels.csv", index=False)
+    kinds = ("launch", "review") if any(r["kind"] == "launch" for r in res.reviews) \
+        else ("base", "review")
+    rows = [(str(r["effective_date"]), c) for r in res.reviews if r["kind"] in kinds
+            for c in sorted(r["members"])]
+    pd.DataFrame(rows, columns=["review_date", "code"]).to_csv(out / "members.csv", index=False)
+    w = res.weights.copy()
+    w["date"] = w["date"].dt.strftime("%Y-%m-%d")
+    w.sort_values(["date", "code"]).to_csv(out / "weights.csv", index=False)
+    return [str(out / n) for n in ("levels.csv", "members.csv", "weights.csv")]
+
+
 def review(code: str = "000688", as_of: Any = None, db: str | Path | None = None
            ) -> dict[str, Any]:
     """Expected changes at the next review from data as of `as_of` (default: the last session

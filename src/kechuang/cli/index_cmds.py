@@ -28,24 +28,6 @@ def _reviews_json(res: Any) -> list[dict[str, Any]]:
              "leavers": r["leavers"]} for r in res.reviews]
 
 
-def write_outputs(res: Any, out: Path) -> list[str]:
-    """levels.csv (date, level incl. the base row), members.csv (review_date, code for the
-    launch list and every review) and weights.csv (date, code, weight for every session)."""
-    out.mkdir(parents=True, exist_ok=True)
-    lv = res.levels[["date", "level"]].copy()
-    lv["date"] = lv["date"].dt.strftime("%Y-%m-%d")
-    lv.to_csv(out / "levels.csv", index=False)
-    rows = [(str(r["effective_date"]), c) for r in res.reviews
-            if r["kind"] in ("launch", "review") for c in sorted(r["members"])]
-    import pandas as pd
-
-    pd.DataFrame(rows, columns=["review_date", "code"]).to_csv(out / "members.csv", index=False)
-    w = res.weights.copy()
-    w["date"] = w["date"].dt.strftime("%Y-%m-%d")
-    w.sort_values(["date", "code"]).to_csv(out / "weights.csv", index=False)
-    return [str(out / n) for n in ("levels.csv", "members.csv", "weights.csv")]
-
-
 @index_app.command("build")
 def build(index: str = INDEX_ARG,
           start: str | None = typer.Option(None, help="Start (default: the base date)."),
@@ -70,7 +52,7 @@ def build(index: str = INDEX_ARG,
         f = api.fidelity(res.spec.code, db=db, result=res)
         summary["fidelity"] = {k: v for k, v in f.items() if k not in ("notes", "index")}
     if out is not None:
-        summary["files"] = write_outputs(res, out)
+        summary["files"] = api.export_index(res, out)
     if json_out:
         emit_json(summary)
         return
