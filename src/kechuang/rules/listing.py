@@ -190,12 +190,33 @@ def figures_from_mapping(data: Mapping[str, Any], where: str = "figures") -> Fig
     return Figures(**kw)
 
 
+_UNITS = (("trn", 1e12), ("bn", 1e9), ("亿", 1e8), ("万", 1e4), ("m", 1e6), ("b", 1e9))
+
+
+def parse_amount(value: str | float, what: str = "amount") -> float:
+    """CNY amount from a number or text with a unit: '1.5bn', '300m', '15亿', '5000万', '2e9'."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    s = str(value).strip().replace(",", "").replace("_", "")
+    for suffix, mult in _UNITS:
+        if s.lower().endswith(suffix):
+            try:
+                return float(s[: -len(suffix)]) * mult
+            except ValueError:
+                break
+    try:
+        return float(s)
+    except ValueError:
+        raise ValidationError(f"{what} {value!r} is not an amount (e.g. 1.5bn, 300m, 15亿, "
+                              "2e9)", column=what) from None
+
+
 def _number(value: Any, key: str, where: str) -> float:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or value is None:
         raise ValidationError(f"{key} must be a number, got {value!r}", path=where, column=key)
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        return parse_amount(value, key)
+    except ValidationError:
         raise ValidationError(f"{key} must be a number, got {value!r}", path=where,
                               column=key) from None
 
