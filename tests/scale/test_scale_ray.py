@@ -3,6 +3,7 @@ value for value; and a clear error when Ray is not installed."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,3 +63,19 @@ def test_backend_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         sweep_ray.run_sweep(0, np.array([[5.0, 20.0, 0.0]]),
                             eng.from_frame(np.linspace(10, 20, 80)), "none")
 
+
+
+def test_cli_sweep_backend_ray(ray_local: None, bundled_store: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kechuang.cli.main import app
+
+    args = ["sweep", "ma_cross", "-c", "688005", "-c", "688008", "-g", "fast=5:15:5",
+            "-g", "slow=30,60", "--db", str(bundled_store), "--json"]
+    run = CliRunner()
+    loc = run.invoke(app, args)
+    r = run.invoke(app, [*args, "--backend", "ray"])
+    assert loc.exit_code == 0 and r.exit_code == 0, r.output
+    assert json.loads(r.output) == json.loads(loc.output) and len(json.loads(r.output)) == 12
+    bad = run.invoke(app, [*args, "--backend", "dask"])
+    assert bad.exit_code != 0 and "backend='dask'" in str(bad.exception)

@@ -120,6 +120,10 @@ def sweep(
     top: int = typer.Option(20, "--top", help="Rows to print (sorted by Sharpe)."),
     out: Path | None = typer.Option(None, "--out", help="Write the full table (.csv or "
                                     ".parquet)."),
+    backend: str = typer.Option("local", "--backend", help="local (numba threads) or ray "
+                                "(Ray tasks; needs pip install 'kechuang[ray]')."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address (auto, "
+                                       "HOST:6379, ray://HOST:10001); default: a local Ray."),
     db: Path | None = DB_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -138,7 +142,7 @@ def sweep(
             bar.update(task, completed=done, total=total)
 
         table = run(strategy, g, _codes(code), start, end, rules=rules, fill=fill, db=db,
-                    progress=cb, **_params(param))
+                    progress=cb, backend=backend, address=address, **_params(param))
     if out is not None:
         if str(out).endswith(".parquet"):
             table.to_parquet(out)
