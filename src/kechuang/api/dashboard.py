@@ -8,8 +8,6 @@ breadth table, the census) are cached per store file and its modification time."
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import importlib.util
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -273,11 +271,23 @@ def overview(db: PathLike | None = None) -> dict[str, Any]:
     return out
 
 
-def board_report_module() -> Any | None:
-    """The board report module (``kechuang.reports.board``) when it is installed."""
-    if importlib.util.find_spec("kechuang.reports.board") is None:
-        return None
-    return importlib.import_module("kechuang.reports.board")
+def board_as_of(db: PathLike | None = None) -> dt.date:
+    """The company master's snapshot date: the latest date the census supports."""
+    from kechuang.api import board
+
+    with open_store(store_path(db)) as s:
+        return board.census_sources(s).master_as_of
+
+
+def board_report_html(as_of: Any = None, db: PathLike | None = None) -> str:
+    """The board report (``reports/board.py``, owned by the board area) as HTML."""
+    from kechuang.api import board
+    from kechuang.reports import board as rb
+
+    def load() -> str:
+        d = as_of or board_as_of(db)
+        return str(rb.render_html(board.report_data(d, store_path(db))))
+    return cached("board_report", db, load, str(as_of))
 
 
 # ----------------------------------------------------------------------------- report files
@@ -347,30 +357,17 @@ def write_reports(out: PathLike = "reports", db: PathLike | None = None,
         say("wrote breadth_board.html")
     except StarError as e:
         failed["breadth_board"] = str(e)
-    mod = board_report_module()
-    if mod is None:
-        failed["board"] = "the board report module is not installed"
-    else:
-        try:
-            written += [str(x) for x in _board_report(mod, d, p)]
-            say("wrote the board report")
-        except StarError as e:
-            failed["board"] = str(e)
+    try:
+        from kechuang.api import board
+
+        res = board.report(board_as_of(p), d, p)
+        written += [str(x) for x in res["paths"].values()]
+        say("wrote the board report")
+    except StarError as e:
+        failed["board"] = str(e)
     _index_page(d, written, failed)
     return {"directory": str(d.resolve()), "written": written, "failed": failed,
             "stats": stats}
-
-
-def _board_report(mod: Any, d: Path, db: Path) -> list[Path]:
-    """Adapter to the board report's own writer (owned by the board area)."""
-    for fn_name in ("write_board_report", "write_report", "write"):
-        fn = getattr(mod, fn_name, None)
-        if callable(fn):
-            res = fn(out=d, db=db) if "out" in fn.__code__.co_varnames else fn(d, db=db)
-            if isinstance(res, dict):
-                res = list(res.values())
-            return [Path(x) for x in (res or [])]
-    raise MissingDataError("the board report module has no writer function")
 
 
 def _index_page(d: Path, written: list[str], failed: dict[str, str]) -> None:

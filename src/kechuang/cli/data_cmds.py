@@ -164,12 +164,22 @@ def demo(
     db: Path | None = DB_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """The tour: build a fresh store from the bundled real data and show what is in it."""
+    """The tour: build a fresh store from the bundled real data and show what is in it, run the
+    seeds' strategies, write the reports to ./reports/ and start the dashboard."""
+    import importlib.util
+
     target = build_fresh_store(db)
-    if json_out:
-        emit_json(info_data(target))
-    else:
+    if not json_out:
         info(target, False)
+    tour: dict[str, Any] = {}
+    if importlib.util.find_spec("kechuang.cli.web_cmds") is not None:
+        from kechuang.cli import web_cmds  # reports and dashboard (cli/web_cmds.py)
+
+        tour = web_cmds.demo_tour(target, json_out)
+    if json_out:
+        emit_json({**info_data(target), **tour})
+    if not no_serve and tour:
+        web_cmds.serve_store(target)
 
 
 def register(app: typer.Typer) -> None:

@@ -76,7 +76,7 @@ class BacktestRequest(BaseModel):
     params: dict[str, ParamValue] = Field(default_factory=dict,
                                           description="Strategy parameters by name.")
     rules: Literal["star", "none"] = "star"
-    fill: Literal["close", "open"] = "close"
+    fill: Literal["close", "next_open"] = "close"
     figures: bool = Field(True, description="Include the tearsheet's Plotly figures.")
 
 
@@ -393,6 +393,11 @@ def create_app(db: str | Path | None = None, limits: Limits | None = None,
     for path, page in pages.PAGES.items():
         app.add_api_route(path, _page_handler(page), methods=["GET"],
                           response_class=HTMLResponse, include_in_schema=False)
+
+    @app.get("/board-report", include_in_schema=False, response_class=HTMLResponse)
+    def board_report() -> HTMLResponse:
+        """The board report of the board area (as of the company master's snapshot)."""
+        return HTMLResponse(call(lambda: dash.board_report_html(None, store), {}))
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> Response:

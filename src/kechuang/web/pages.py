@@ -78,7 +78,7 @@ _BODIES = {
 <label>codes (comma-separated)<input name="codes" id="bt-codes" value="688981" size="22"></label>
 <label>start<input type="date" name="start"></label><label>end<input type="date" name="end"></label>
 <label>rules<select name="rules"><option>star</option><option>none</option></select></label>
-<label>fill<select name="fill"><option>close</option><option>open</option></select></label>
+<label>fill<select name="fill"><option>close</option><option>next_open</option></select></label>
 <span id="bt-params" style="display:contents"></span>
 <button type="submit" id="bt-run">Run</button><span class="busy" id="bt-busy"></span></form>
 <p class="meta" id="bt-doc"></p><div id="bt-err" class="err"></div>
@@ -149,5 +149,6 @@ def render(page: Page) -> str:
             f"<style>{CSS}{EXTRA_CSS}</style>"
             '<script src="/static/plotly.min.js"></script></head>'
             f'<body data-page="{page.key}"><header><span class="brand">科创 kechuang</span>{nav}'
+            '<a href="/board-report">Board report 板块报告</a>'
             f'<a href="/openapi.json">API (OpenAPI)</a></header><main>{page.body}</main>'
             '<script src="/static/app.js"></script></body></html>')
