@@ -170,3 +170,27 @@ def test_structure_dates_and_months():
     assert structure_date(dt.date(2021, 3, 15)) == dt.date(2020, 12, 31)
     assert structure_date(dt.date(2020, 7, 23)) == dt.date(2020, 6, 30)
     assert add_months(dt.date(2020, 8, 31), -6) == dt.date(2020, 2, 29)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n_t=st.integers(1, 40), n_s=st.integers(1, 6))
+def test_window_means_and_ffill_match_pandas(seed, n_t, n_s):
+    import pandas as pd
+
+    from kechuang.kernels.index import ffill_rows, window_means
+
+    rng = np.random.default_rng(seed)
+    close = rng.uniform(5, 50, (n_t, n_s))
+    close[rng.random((n_t, n_s)) < 0.3] = np.nan
+    shares = rng.uniform(1e6, 1e8, (n_t, n_s))
+    shares[rng.random((n_t, n_s)) < 0.1] = np.nan
+    amount = rng.uniform(1e5, 1e7, (n_t, n_s))
+    lo = int(rng.integers(0, n_t))
+    mv, amt, rec = window_means(close, shares, amount, lo, n_t - 1, 3)
+    c = pd.DataFrame(close[lo:])
+    exp_mv = (c * shares[lo:]).mean()  # skipna: rows with a close and a share count
+    exp_amt = pd.DataFrame(np.where(np.isfinite(close[lo:]), amount[lo:], np.nan)).mean()
+    np.testing.assert_allclose(mv, exp_mv.to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(amt, exp_amt.to_numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(rec, np.isfinite(close[max(lo, n_t - 3):]).any(axis=0))
+    np.testing.assert_array_equal(ffill_rows(close), pd.DataFrame(close).ffill().to_numpy())

@@ -28,7 +28,7 @@ import pandas as pd
 
 from kechuang.core.errors import DateRangeError, MissingDataError, StarError
 from kechuang.data.calendar import index_review_dates, sessions
-from kechuang.kernels.index import cap_weights, chain_levels
+from kechuang.kernels.index import cap_weights, chain_levels, ffill_rows, window_means
 from kechuang.rules.index_methodology import IndexSpec, add_months, band_factor
 
 BONUS_FACTOR_MIN = 1.05  # docs/architecture.md decision 2: below this an event is a dividend
@@ -51,6 +51,16 @@ class IndexData:
     a_plus_h: np.ndarray         # bool per code
     shares_end: dt.date          # last session with share counts
     shares_source: str = "ganlei333"
+
+    def a_shares(self) -> np.ndarray:
+        """A-share total for ranking: the tradable A count for A+H companies (their total
+        includes H shares), else the total (cached)."""
+        cached = getattr(self, "_a_shares", None)
+        if cached is None:
+            cached = np.ascontiguousarray(np.where(self.a_plus_h[None, :], self.float_shares,
+                                                   self.total_shares))
+            self._a_shares = cached
+        return cached
 
     def pos(self, d: dt.date | np.datetime64) -> int:
         """Index of the last session on or before d."""
@@ -127,19 +137,10 @@ def rank_universe(data: IndexData, spec: IndexSpec, cut: int,
     indices, average total MV, eligible count, facts)."""
     cut_date = dt.date.fromisoformat(str(data.dates[cut]))
     lo = max(0, cut - spec.ranking_sessions + 1)
-    close = data.close[lo:cut + 1]
-    a_total = np.where(data.a_plus_h[None, :], data.float_shares[lo:cut + 1],
-                       data.total_shares[lo:cut + 1])
-    mv = close * a_total
-    with np.errstate(invalid="ignore"):
-        n_mv = np.isfinite(mv).sum(axis=0)
-        avg_mv = np.where(n_mv > 0, np.nansum(mv, axis=0) / np.maximum(n_mv, 1), np.nan)
-        amt = np.where(np.isfinite(close), data.amount[lo:cut + 1], np.nan)
-        n_amt = np.isfinite(amt).sum(axis=0)
-        avg_amt = np.where(n_amt > 0, np.nansum(amt, axis=0) / np.maximum(n_amt, 1), np.nan)
+    avg_mv, avg_amt, recent = window_means(data.close, data.a_shares(), data.amount, lo, cut,
+                                           20)
     listed = (data.list_dates <= np.datetime64(cut_date)) & np.isfinite(avg_mv)
     # trading at the cut-off: a bar in the last 20 sessions (excludes delisted names)
-    recent = np.isfinite(data.close[max(0, cut - 19):cut + 1]).any(axis=0)
     listed &= recent
     long_ago = np.datetime64(add_months(cut_date, -spec.seasoning.long_months))
     n_long = int((listed & (data.list_dates < long_ago)).sum())
@@ -298,9 +299,8 @@ def build(data: IndexData, spec: IndexSpec, start: dt.date | None = None,
     e0 = data.pos(end)
     t_idx = np.arange(s0, e0 + 1)
     n_t, n_s = len(t_idx), len(data.codes)
-    price = data.close[s0:e0 + 1].copy()
     # carry the last close over suspensions (a suspended constituent keeps its price)
-    price = pd.DataFrame(data.close[:e0 + 1]).ffill().to_numpy()[s0:]
+    price = ffill_rows(np.ascontiguousarray(data.close[:e0 + 1]))[s0:]
     qty = np.zeros((n_t, n_s))
     ref = np.vstack([price[:1], price[:-1]])
     bf = np.where(data.bonus_factor[s0:e0 + 1] >= BONUS_FACTOR_MIN,
@@ -370,10 +370,14 @@ def build(data: IndexData, spec: IndexSpec, start: dt.date | None = None,
     n_con = (qty > 0).sum(axis=1)
     levels = pd.DataFrame({"date": dates, "level": level, "divisor": divisor, "mcap": mcap,
                            "n_constituents": n_con})
-    w = np.where(qty > 0, qty * np.nan_to_num(price), 0.0)
+    with np.errstate(invalid="ignore"):
+        w = np.where(qty > 0, qty * price, 0.0)
     w = w / w.sum(axis=1, keepdims=True)
     rr, cc = np.nonzero(qty > 0)
-    weights = pd.DataFrame({"date": dates[rr], "code": data.codes[cc], "weight": w[rr, cc]})
+    weights = pd.DataFrame({"date": dates[rr],
+                            "code": pd.Categorical.from_codes(cc, categories=data.codes),
+                            "weight": w[rr, cc]})
+    weights["code"] = weights["code"].astype(object)
     notes = [f"share counts from '{data.shares_source}' to {data.shares_end}",
              "float (tradable A) shares stand in for free-float shares",
              "A+H companies: tradable A shares stand in for the A-share total",

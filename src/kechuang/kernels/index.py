@@ -112,3 +112,53 @@ def chain_levels(price: np.ndarray, ref: np.ndarray, qty: np.ndarray, base_value
             divisor[t] = r / level[t - 1]
             level[t] = m / divisor[t]
     return level, divisor, mcap
+
+
+@njit(cache=True)
+def window_means(close: np.ndarray, shares: np.ndarray, amount: np.ndarray, lo: int, hi: int,
+                 recent: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column over rows lo..hi (inclusive): mean of close x shares over rows where both
+    are finite (average daily total market value), mean of amount over rows with a close
+    (average daily trading value; NaN amounts skipped), and whether the column has a close in
+    the last `recent` rows. NaN where there is no row to average."""
+    n_s = close.shape[1]
+    s_mv = np.zeros(n_s)
+    n_mv = np.zeros(n_s, dtype=np.int64)
+    s_amt = np.zeros(n_s)
+    n_amt = np.zeros(n_s, dtype=np.int64)
+    has_recent = np.zeros(n_s, dtype=np.bool_)
+    for t in range(lo, hi + 1):  # row-major: rows outer, columns inner
+        is_recent = t > hi - recent
+        for j in range(n_s):
+            c = close[t, j]
+            if c == c:
+                if is_recent:
+                    has_recent[j] = True
+                a = amount[t, j]
+                if a == a:
+                    s_amt[j] += a
+                    n_amt[j] += 1
+                v = c * shares[t, j]
+                if v == v:
+                    s_mv[j] += v
+                    n_mv[j] += 1
+    avg_mv = np.full(n_s, np.nan)
+    avg_amt = np.full(n_s, np.nan)
+    for j in range(n_s):
+        if n_mv[j] > 0:
+            avg_mv[j] = s_mv[j] / n_mv[j]
+        if n_amt[j] > 0:
+            avg_amt[j] = s_amt[j] / n_amt[j]
+    return avg_mv, avg_amt, has_recent
+
+
+@njit(cache=True)
+def ffill_rows(a: np.ndarray) -> np.ndarray:
+    """Carry the last finite value of each column down over NaN rows."""
+    out = a.copy()
+    n_t, n_s = a.shape
+    for t in range(1, n_t):
+        for j in range(n_s):
+            if out[t, j] != out[t, j]:
+                out[t, j] = out[t - 1, j]
+    return out
