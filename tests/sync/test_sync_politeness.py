@@ -4,6 +4,7 @@ classification through the Fetcher with an injected call."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import shutil
 import sys
@@ -207,7 +208,16 @@ def test_classify() -> None:
     assert sy.classify(HTTPError(429)) == "ban" and sy.classify(HTTPError(403)) == "ban"
     assert sy.classify(HTTPError(503)) == "transient"
     assert sy.classify(ReadTimeout()) == "transient"
-    assert sy.classify(ConnectionResetError()) == "transient"
+    assert sy.classify(ConnectionRefusedError()) == "transient"
+    assert sy.classify(TimeoutError()) == "transient"
+    # refusals the library reports without an HTTP status
+    assert sy.classify(ConnectionResetError()) == "ban"
+    assert sy.classify(ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end "
+                                       "closed connection without response'))")) == "ban"
+    # an HTML/captcha page where JSON was expected is a refusal; JSON cut off is a retry
+    assert sy.classify(json.JSONDecodeError("Expecting value", "<html>", 0)) == "ban"
+    assert sy.classify(json.JSONDecodeError("Unterminated string starting at", '{"a": "b',
+                                            6)) == "transient"
     assert sy.classify(KeyError("data")) == "fatal"
 
 

@@ -382,3 +382,23 @@ def test_bad_requests(store_copy: Path) -> None:
     with pytest.raises(UnknownCodeError, match="688000"):
         sy.sync("bars", since="2025-01-01", codes=["688000"], store_path=store_copy,
                 call=lambda f, k: None, cache_dir=False)
+
+
+def test_plan_continues_share_history_and_skips_finished_codes(store_copy: Path) -> None:
+    with open_store(store_copy) as s:
+        last = s.query("SELECT code, max(date) AS d FROM shares GROUP BY 1 ORDER BY 1")
+        raw_last = s.query("SELECT code, max(date) AS d FROM bars_daily WHERE source = 'raw' "
+                           "GROUP BY 1 ORDER BY 1")
+        code = str(last["code"].iloc[0])
+        units = sy.plan(sy.DATASETS["shares"], s, dt.date(2025, 1, 1), dt.date(2025, 5, 23),
+                        [code])
+        done = raw_last[pd.to_datetime(raw_last["d"]).dt.date == dt.date(2025, 5, 23)]
+        bars_units = sy.plan(sy.DATASETS["bars"], s, dt.date(2025, 1, 1),
+                             dt.date(2025, 5, 23), list(done["code"][:5]))
+        base_units = sy.plan(sy.DATASETS["bars-baostock"], s, dt.date(2025, 5, 1),
+                             dt.date(2025, 5, 23), list(done["code"][:5]))
+    # shares resume the day after the last stored count, even before --since
+    assert units == [sy.Unit(code, pd.Timestamp(last["d"].iloc[0]).date()
+                             + dt.timedelta(days=1), dt.date(2025, 5, 23))]
+    assert bars_units == []  # already complete to the last session
+    assert [u.start for u in base_units] == [dt.date(2025, 5, 1)] * 5  # nothing of that series

@@ -199,17 +199,26 @@ TRANSIENT_NAMES = {"Timeout", "ReadTimeout", "ConnectTimeout", "ConnectionError"
                    "ProtocolError", "JSONDecodeError", "ContentDecodingError", "SSLError"}
 
 
+# How refusals look when the library swallows the HTTP status: the server drops the connection
+# (AKShare issues #6260, #6364) or answers with a captcha/HTML page instead of JSON (#6217).
+BAN_TEXT = ("RemoteDisconnected", "Connection aborted", "Connection reset",
+            "Expecting value: line 1 column 1 (char 0)")
+
+
 def classify(e: BaseException) -> str:
     """'ban', 'transient' or 'fatal'."""
     if isinstance(e, BanError):
         return "ban"
     if isinstance(e, SchemaDriftError | MissingLibraryError):
         return "fatal"
-    if isinstance(e, TransientError | TimeoutError | ConnectionError):
-        return "transient"
     status = http_status(e)
     if status in (403, 429):
         return "ban"
+    if isinstance(e, ConnectionResetError | ConnectionAbortedError) or any(
+            t in str(e) for t in BAN_TEXT):
+        return "ban"
+    if isinstance(e, TransientError | TimeoutError | ConnectionError):
+        return "transient"
     if status is not None and status >= 500:
         return "transient"
     if any(c.__name__ in TRANSIENT_NAMES for c in type(e).__mro__):
@@ -472,9 +481,11 @@ def plan(d: DatasetDef, store: Any, since: dt.date, until: dt.date,
                 out.append(Unit(c, lo, until))
         return out
     if d.adapter_dataset == "shares":
+        # Share capital continues from the last stored count (even before --since), so the
+        # history has no gap in which an old count would be carried forward.
         last = _by_key(store, "SELECT code, max(date) FROM shares GROUP BY 1")
-        return [Unit(c, max(since, last[c] + dt.timedelta(days=1)) if c in last else since,
-                     until) for c in universe]
+        return [Unit(c, last[c] + dt.timedelta(days=1) if c in last else since, until)
+                for c in universe if c not in last or last[c] < until]
     if d.adapter_dataset == "financials":
         # Annual reports are due by April 30 of the next year.
         due_year = until.year - 1 if until >= dt.date(until.year, 5, 1) else until.year - 2

@@ -120,7 +120,9 @@ class AkshareAdapter(Adapter):
             "open": as_float(raw["开盘"]), "high": as_float(raw["最高"]),
             "low": as_float(raw["最低"]), "close": close, "pre_close": pre,
             "volume": as_float(raw["成交量"]) * LOT, "amount": as_float(raw["成交额"])})
-        check_complete(out, specs.BAR_COLS, library=self.library, function="stock_zh_a_hist")
+        # pre_close and amount may be missing on a line; prices, volume and keys may not.
+        check_complete(out, ("code", "date", "open", "high", "low", "close", "volume"),
+                       library=self.library, function="stock_zh_a_hist")
         return out[(out["date"] >= start) & (out["date"] <= end)]
 
     # -- adjustment factors ----------------------------------------------------------------
