@@ -375,7 +375,7 @@ def build(data: IndexData, spec: IndexSpec, start: dt.date | None = None,
     w = w / w.sum(axis=1, keepdims=True)
     rr, cc = np.nonzero(qty > 0)
     weights = pd.DataFrame({"date": dates[rr],
-                            "code": pd.Categorical.from_codes(cc, categories=list(data.codes)),
+                            "code": pd.Categorical.from_codes(cc, categories=list(data.codes)),  # type: ignore[call-overload]
                             "weight": w[rr, cc]})
     weights["code"] = weights["code"].astype(object)
     notes = [f"share counts from '{data.shares_source}' to {data.shares_end}",
