@@ -64,10 +64,19 @@ def workloads() -> dict[str, str]:
     return out
 
 
+def _accepts_dump(fn: Callable[..., Any]) -> bool:
+    import inspect
+
+    params = inspect.signature(fn).parameters.values()
+    return any(p.name == "dump" or p.kind is p.VAR_KEYWORD for p in params)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("names", nargs="*", help="workloads, e.g. W6 (default: all)")
     ap.add_argument("--record", action="store_true", help="append results to RESULTS.md")
+    ap.add_argument("--dump", metavar="DIR", type=Path, default=None,
+                    help="workloads that support it write their result tables to DIR/<name>")
     args = ap.parse_args()
     known = workloads()
     names = [n.upper() for n in args.names] or list(known)
@@ -76,7 +85,11 @@ def main() -> None:
             sys.exit(f"error: unknown workload {n}; known: {', '.join(known)}")
     results = {"machine": machine(), "date": dt.datetime.now().isoformat(timespec="seconds")}
     for n in names:
-        results[n] = importlib.import_module(known[n]).run()
+        run_fn = importlib.import_module(known[n]).run
+        if args.dump is not None and _accepts_dump(run_fn):
+            results[n] = run_fn(dump=args.dump / n.lower())
+        else:
+            results[n] = run_fn()
     print(json.dumps(results, indent=2, default=str))
     if args.record:
         with (HERE / "RESULTS.md").open("a", encoding="utf-8") as f:
