@@ -72,3 +72,17 @@ def test_report_board_writes_md_and_html(bundled_store: Path, tmp_path: Path) ->
     # Every figure of every section has an as-of date and a dataset.
     for sec in res["data"]["sections"]:
         assert all(f["as_of"] and f["dataset"] for f in sec["figures"])
+
+
+def test_check_listing_growth_tier_and_code(bundled_store: Path) -> None:
+    out = kc("check-listing", "--date", "2026-05-10", "--list-date", "2021-03-01",
+             "--annual-profit", "2020:-100m:-110m", "--annual-profit", "2024:-5m:-6m",
+             "--annual-profit", "2025:20m:15m", "--json", db=bundled_store)
+    assert out.returncode == 0, out.stderr
+    tier = {r["test"]: r["status"] for r in json.loads(out.stdout)["growth_tier"]}
+    assert tier == {"growth_tier_entry": "met", "growth_tier_exit_existing": "met"}
+    unk = kc("check-listing", "--code", "688999", db=bundled_store)
+    assert unk.returncode == 2 and "unknown code 688999" in unk.stderr
+    one = kc("check-listing", "--code", "688001", "--json", db=bundled_store)
+    res = json.loads(one.stdout)
+    assert res["company"]["fy"] == 2018 and "standard_4" in res["met"]

@@ -228,9 +228,28 @@ def test_tier_exit_new_company_is_standard_1_profit_test() -> None:
         L.growth_tier_exit_new(two, -1.0, on)
 
 
+def test_tier_entry_ignores_years_closed_after_launch() -> None:
+    # FY2025 closes after 2025-07-13: it cannot stop entry; it is the exit test's business.
+    years = [YearProfit(2024, -5 * M, -6 * M), YearProfit(2025, 20 * M, 15 * M)]
+    on = dt.date(2026, 5, 10)
+    r = L.growth_tier_entry(on, dt.date(2021, 3, 1), YearProfit(2020, -1 * M, -1 * M), years)
+    assert r.status == "met"
+    assert L.growth_tier_exit_existing(years, on).status == "met"
+
+
 def test_tier_exit_existing_first_profitable_year() -> None:
     on = dt.date(2026, 5, 1)
     assert L.growth_tier_exit_existing([YearProfit(2025, 1.0, 1.0)], on).status == "met"
     assert L.growth_tier_exit_existing([YearProfit(2025, 1.0, 0.0)], on).status == "not_met"
     # FY2026 is not over on 2026-05-01: it cannot count.
     assert L.growth_tier_exit_existing([YearProfit(2026, 9.0, 9.0)], on).status == "missing"
+
+
+def test_growth_tier_api_errors() -> None:
+    from kechuang.api import board
+
+    with pytest.raises(ValidationError, match="no fiscal year ending before list_date"):
+        board.growth_tier("2026-01-05", "2025-08-01", [{"year": 2025, "net_profit": -1,
+                                                        "net_profit_deducted": -1}])
+    with pytest.raises(ValidationError, match="lacks 'net_profit_deducted'"):
+        board.growth_tier("2026-01-05", "2025-08-01", [{"year": 2024, "net_profit": -1}])

@@ -151,7 +151,78 @@ def known_code(code: str, db: PathLike | None = None) -> str:
     return c
 
 
+def growth_tier(on: str | dt.date, list_date: str | dt.date,
+                annual_profits: list[dict[str, Any]], revenue: float | None = None
+                ) -> list[listing.TestResult]:
+    """Growth-tier entry and the applicable exit test (section 5) from audited annual profits
+    (`year`, `net_profit`, `net_profit_deducted`, CNY). The year before listing is the last
+    fiscal year ending before `list_date`."""
+    d, ld = _date(on, "date"), parse_date(list_date, what="list_date")
+    years: list[listing.YearProfit] = []
+    for i, y in enumerate(annual_profits):
+        try:
+            years.append(listing.YearProfit(int(y["year"]), listing.parse_amount(
+                y["net_profit"], "net_profit"), listing.parse_amount(
+                y["net_profit_deducted"], "net_profit_deducted")))
+        except KeyError as e:
+            raise ValidationError(f"annual_profits[{i}] lacks {e.args[0]!r} (needs year, "
+                                  "net_profit, net_profit_deducted)") from None
+    years.sort(key=lambda y: y.year)
+    before = [y for y in years if dt.date(y.year, 12, 31) < ld]
+    if not before:
+        raise ValidationError("annual_profits has no fiscal year ending before list_date "
+                              f"{ld} (needed for 'unprofitable at listing')",
+                              column="annual_profits")
+    at_listing, since = before[-1], [y for y in years if y.year > before[-1].year]
+    entry = listing.growth_tier_entry(d, ld, at_listing, since)
+    out = [entry]
+    if entry.status == "met":
+        if ld >= listing.GROWTH_TIER_FROM:
+            done = [y for y in since if dt.date(y.year, 12, 31) < d]
+            if len(done) >= 2:
+                out.append(listing.growth_tier_exit_new((done[-1], done[-2]), revenue, d))
+            else:
+                out.append(listing.TestResult(
+                    "growth_tier_exit_new", "missing", "cannot decide: needs two audited years "
+                    "after listing", (), ("annual_profits",), "star-market-reference.md "
+                    "section 5"))
+        else:
+            out.append(listing.growth_tier_exit_existing(since, d))
+    return out
+
+
 # -- early companies through the checker -------------------------------------------------------
+
+def _companies(s: Store, code: str | None = None) -> pd.DataFrame:
+    where = "s.code = ?" if code else "s.code IN (SELECT DISTINCT code FROM financials)"
+    return s.query(
+        "SELECT s.code, s.name, s.list_date, s.flag_w, starts_with(s.code, '689') AS red_chip,"
+        " b.pre_close * sh.total_shares AS ipo_mv, sh.total_mv AS first_day_mv "
+        "FROM securities s "
+        "LEFT JOIN bars_daily b ON b.code = s.code AND b.date = s.list_date "
+        "  AND b.source = 'raw' "
+        "LEFT JOIN shares sh ON sh.code = s.code AND sh.date = s.list_date "
+        f"WHERE {where} ORDER BY s.code", [code] if code else [])
+
+
+def check_listed_company(code: str, db: PathLike | None = None) -> tuple[
+        listing.ListingCheck, dict[str, Any]]:
+    """One listed company through the checker with its pre-listing figures from the store."""
+    from kechuang.analytics import listing_table as lt
+
+    c = known_code(code, db)
+    with open_store(db) as s:
+        company = _companies(s, c).to_dict("records")[0]
+        fin = s.query("SELECT * FROM financials WHERE code = ?", [c])
+    figs, info = lt.prelisting_figures(fin, company)
+    if figs is None:
+        raise MissingDataError(f"{c}: no annual statement before its listing date "
+                               f"{str(company['list_date'])[:10]} in the store")
+    on = max(pd.Timestamp(company["list_date"]).date(), listing.BOARD_OPEN)
+    info.update({"code": c, "name": company["name"], "list_date": str(on),
+                 "market_value_used": "IPO price x listing-day total shares"})
+    return listing.check_listing(figs, on), info
+
 
 def listing_table(db: PathLike | None = None) -> pd.DataFrame:
     """The companies with bundled statements run through the checker with pre-listing figures
@@ -160,14 +231,7 @@ def listing_table(db: PathLike | None = None) -> pd.DataFrame:
 
     with open_store(db) as s:
         fin = s.query("SELECT * FROM financials")
-        companies = s.query(
-            "SELECT s.code, s.name, s.list_date, s.flag_w, starts_with(s.code, '689') AS red_chip,"
-            " b.pre_close * sh.total_shares AS ipo_mv, sh.total_mv AS first_day_mv "
-            "FROM securities s "
-            "LEFT JOIN bars_daily b ON b.code = s.code AND b.date = s.list_date "
-            "  AND b.source = 'raw' "
-            "LEFT JOIN shares sh ON sh.code = s.code AND sh.date = s.list_date "
-            "WHERE s.code IN (SELECT DISTINCT code FROM financials) ORDER BY s.code")
+        companies = _companies(s)
     if companies.empty:
         raise MissingDataError("no statements in the store to run the checker on")
     return lt.checker_table(fin, companies)

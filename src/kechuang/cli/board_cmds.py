@@ -86,8 +86,15 @@ def check_listing(
                                             help="Red chip: fast-growing revenue, leading "
                                             "technology."),
     wvr: bool = typer.Option(False, "--wvr", help="Weighted voting rights."),
+    list_date: str | None = typer.Option(None, "--list-date", help="Growth tier: listing "
+                                         "date."),
+    annual_profit: list[str] | None = typer.Option(
+        None, "--annual-profit", help="Growth tier: YEAR:NET_PROFIT:NET_PROFIT_DEDUCTED "
+        "(repeatable), e.g. 2024:-50m:-60m."),
     early: bool = typer.Option(False, "--early-companies", help="Run the bundled early "
                                "companies with their pre-listing figures instead."),
+    code: str | None = typer.Option(None, "--code", help="Run one listed company with its "
+                                    "pre-listing figures from the store."),
     db: Path | None = DB_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -108,6 +115,16 @@ def check_listing(
         print_table("Early companies, pre-listing figures (IPO-price market value)", cols,
                     table[cols].values.tolist())
         return
+    if code is not None:
+        res, info = board.check_listed_company(code, db)
+        if json_out:
+            emit_json({**res.to_dict(), "company": info})
+            return
+        print_table(f"{info['code']} {info['name']} listed {info['list_date']} (FY{info['fy']} "
+                    f"figures; {info['market_value_used']}): eligible = {res.eligible}",
+                    ["test", "result", "reason"], [[r.test, r.status, r.reason]
+                                                   for r in res.results])
+        return
     data: dict[str, Any] = board.load_figures_file(file) if file else {}
     flags: dict[str, Any] = {
         "market_value": market_value, "revenue": revenue, "revenue_3y": revenue_3y,
@@ -124,16 +141,43 @@ def check_listing(
             data[name] = True
     when = date or data.pop("date", None) or dt.date.today()
     data.pop("date", None)
+    ld = list_date or data.pop("list_date", None)
+    data.pop("list_date", None)
+    profits: list[dict[str, Any]] = data.pop("annual_profits", None) or []
+    for item in annual_profit or []:
+        parts = item.split(":")
+        if len(parts) != 3:
+            from kechuang.core.errors import ValidationError
+
+            raise ValidationError(f"--annual-profit {item!r}: expected YEAR:NP:NP_DEDUCTED")
+        profits.append({"year": parts[0], "net_profit": parts[1],
+                        "net_profit_deducted": parts[2]})
     check = board.check_listing(data, str(when))
+    tier = []
+    if ld is not None or profits:
+        if ld is None:
+            from kechuang.core.errors import ValidationError
+
+            raise ValidationError("growth-tier tests need --list-date (or list_date in the "
+                                  "file) with the annual profits")
+        revenue_v = check_revenue(data)
+        tier = board.growth_tier(str(when), str(ld), profits, revenue_v)
     if json_out:
-        emit_json(check.to_dict())
+        emit_json({**check.to_dict(), "growth_tier": [r.to_dict() for r in tier]})
         return
     print_table(f"Listing check on {check.date}: eligible = "
                 f"{ {True: 'yes', False: 'no', None: 'cannot decide'}[check.eligible] } "
                 f"({check.route})", ["test", "result", "reason"],
-                [[r.test, r.status, r.reason] for r in check.results])
+                [[r.test, r.status, r.reason] for r in (*check.results, *tier)])
     for note in check.notes:
         typer.echo(f"note: {note}")
+
+
+def check_revenue(data: dict[str, Any]) -> float | None:
+    from kechuang.rules.listing import parse_amount
+
+    v = data.get("revenue")
+    return None if v is None else parse_amount(v, "revenue")
 
 
 def fin_stats(

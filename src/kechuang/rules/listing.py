@@ -565,8 +565,10 @@ def growth_tier_entry(on: dt.date, list_date: dt.date, profit_at_listing: YearPr
     if not unprofitable:
         return _result("growth_tier_entry", False, ev, "", _S5)
     existing = list_date < GROWTH_TIER_FROM
+    # Existing companies joined on 2025-07-13 if not profitable in any year closed before then
+    # (later years are for the exit test).
     later = [y for y in since_listing if y.year > profit_at_listing.year and
-             dt.date(y.year, 12, 31) < on]
+             dt.date(y.year, 12, 31) < min(on, GROWTH_TIER_FROM)]
     profitable = [y for y in later if y.lower > 0]
     if existing and profitable:
         y = profitable[0]
