@@ -8,6 +8,8 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kechuang.core.errors import DateRangeError, ValidationError
 from kechuang.rules import listing as L
@@ -253,3 +255,24 @@ def test_growth_tier_api_errors() -> None:
                                                         "net_profit_deducted": -1}])
     with pytest.raises(ValidationError, match="lacks 'net_profit_deducted'"):
         board.growth_tier("2026-01-05", "2025-08-01", [{"year": 2024, "net_profit": -1}])
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+money = st.floats(min_value=0, max_value=2e10, allow_nan=False)
+profit = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(mv=money, extra=money, rev=money, p=st.tuples(profit, profit), q=st.tuples(profit, profit))
+def test_more_market_value_never_hurts_and_lower_of_two_is_symmetric(
+        mv: float, extra: float, rev: float, p: tuple[float, float],
+        q: tuple[float, float]) -> None:
+    f = Figures(market_value=mv, revenue=rev, net_profit=p, net_profit_deducted=q,
+                revenue_3y=rev * 3, rd_3y=rev * 0.5, cfo_3y=rev / 2)
+    richer = replace(f, market_value=mv + extra)
+    for test in ("standard_1", "standard_2", "standard_3", "standard_4"):
+        a, b = L.STANDARDS[test](f, D).status, L.STANDARDS[test](richer, D).status
+        assert not (a == "met" and b == "not_met"), test
+    swapped = replace(f, net_profit=q, net_profit_deducted=p)
+    assert L.standard_1(f, D).status == L.standard_1(swapped, D).status

@@ -62,6 +62,11 @@ SSE_PUBLISHED: tuple[dict[str, str], ...] = (
 )
 
 
+LT_COLUMNS = ["code", "name", "list_date", "fy", "ipo_mv_bn", "first_day_mv_bn", "revenue_m",
+              "np_lower_m", "standard_1", "standard_2", "standard_3", "standard_4",
+              "standard_5", "red_chip", "wvr", "eligible"]
+
+
 def _sections(data: dict[str, Any]) -> list[Section]:
     return list(data["sections"])
 
@@ -143,6 +148,9 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines += _md_table(["test", "yes", "no", "?", "-"],
                            [[t, c.get("yes", 0), c.get("no", 0), c.get("?", 0), c.get("-", 0)]
                             for t, c in lt["summary"].items()])
+        lines += ["Company by company (market values in CNY bn, revenue and the lower net profit "
+                  "of the last pre-listing year in CNY m):", ""]
+        lines += _md_table(LT_COLUMNS, [[r.get(c) for c in LT_COLUMNS] for r in lt["rows"]])
     lines += ["## Check against SSE-published figures", "",
               "SSE figures as restated in star-market-reference.md (status tags kept). Ours are "
               "computed on the SSE's date where the data reach it; the code is never tuned to "
@@ -217,7 +225,10 @@ def render_html(data: dict[str, Any]) -> str:
                   f"<p>{_h(lt['method'])}</p>",
                   _html_table(["test", "yes", "no", "?", "-"],
                               [[t, c.get("yes", 0), c.get("no", 0), c.get("?", 0),
-                                c.get("-", 0)] for t, c in lt["summary"].items()])]
+                                c.get("-", 0)] for t, c in lt["summary"].items()]),
+                  "<details><summary>Company by company</summary>",
+                  _html_table(LT_COLUMNS, [[r.get(c) for c in LT_COLUMNS] for r in lt["rows"]]),
+                  "</details>"]
     parts += ["<h2>Check against SSE-published figures</h2>",
               _html_table(["metric", "SSE", "SSE as of", "ours", "ours as of", "explanation"],
                           [[c["metric"], c["sse"], c["sse_as_of"], c["ours"], c["ours_as_of"],
