@@ -91,31 +91,44 @@ def run_sweep(kind: int, grid: np.ndarray, m: eng.MarketArrays, rules: str = "st
     ray = _ray()
     started = connect(address, runtime_env)
     try:
-        n = len(grid)
-        grid = np.ascontiguousarray(grid, dtype=np.float64)
-        if chunk is None:
-            cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-            chunk = max(1, math.ceil(n / (4 * max(1, cpus // cpus_per_task))))
-        task = ray.remote(num_cpus=cpus_per_task, max_retries=2)(_chunk_task)
-        ref = ray.put(arrays)  # once; every task gets the same object
-        bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
-        pending = {task.remote(kind, grid[lo:hi], ref, init_cash, next_open, cpus_per_task):
-                   (lo, hi) for lo, hi in bounds}
-        parts: dict[int, np.ndarray] = {}
-        done = 0
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for r in ready:
-                lo, hi = pending.pop(r)
-                parts[lo] = ray.get(r)
-                done += hi - lo
-                if progress:
-                    progress(done, n)
-        del ref
-        if not parts:
-            ncol = len(arrays["offsets"]) - 1
-            return np.zeros((0, ncol, len(local.ko.STAT_FIELDS)))
-        return np.concatenate([parts[lo] for lo, _ in bounds], axis=0)
+        return run_arrays(kind, grid, arrays, init_cash, next_open, chunk, progress,
+                          cpus_per_task)
     finally:
         if started:
             ray.shutdown()
+
+
+def run_arrays(kind: int, grid: np.ndarray, arrays: dict[str, Any], init_cash: float,
+               next_open: bool, chunk: int | None = None,
+               progress: Callable[[int, int], None] | None = None, cpus_per_task: int = 1
+               ) -> np.ndarray:
+    """The distributed part on prepared kernel arrays (``engines.sweep.prepare``), Ray being
+    connected: one ``ray.put`` of the arrays, one task per chunk of the grid, results in grid
+    order."""
+    ray = _ray()
+    if not ray.is_initialized():
+        raise StarError("Ray is not initialised; call engines.sweep_ray.connect(address) first")
+    n = len(grid)
+    grid = np.ascontiguousarray(grid, dtype=np.float64)
+    if chunk is None:
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        chunk = max(1, math.ceil(n / (4 * max(1, cpus // cpus_per_task))))
+    task = ray.remote(num_cpus=cpus_per_task, max_retries=2)(_chunk_task)
+    ref = ray.put(arrays)  # once; every task gets the same object
+    bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
+    pending = {task.remote(kind, grid[lo:hi], ref, init_cash, next_open, cpus_per_task):
+               (lo, hi) for lo, hi in bounds}
+    parts: dict[int, np.ndarray] = {}
+    done = 0
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        for r in ready:
+            lo, hi = pending.pop(r)
+            parts[lo] = ray.get(r)
+            done += hi - lo
+            if progress:
+                progress(done, n)
+    del ref
+    if not parts:
+        return np.zeros((0, len(arrays["offsets"]) - 1, len(local.ko.STAT_FIELDS)))
+    return np.concatenate([parts[lo] for lo, _ in bounds], axis=0)
