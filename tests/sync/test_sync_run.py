@@ -203,6 +203,11 @@ def test_ban_mid_sync_then_resume(bundled_store: Path, lacking: Any, tmp_path: P
     with pytest.raises(sy.CircuitOpenError, match="not retrying before"):
         sy.sync("bars", since="2025-01-01", until=UNTIL, codes=codes, store_path=store,
                 call=call, config=cfg, clock=clock, cache_dir=tmp_path / "cache")
+    # a ban is per site: AKShare's Sina functions still run
+    other = sy.sync("adjustments", since="2019-01-01", until=UNTIL, codes=codes[:1],
+                    store_path=store, call=v, config=cfg, clock=clock,
+                    cache_dir=tmp_path / "cache")
+    assert other.complete and "eastmoney.com" in str(e.value)
     clock.t = e.value.retry_at + 1
     state["banned"] = False
     rep = sy.sync("bars", since="2025-01-01", until=UNTIL, codes=codes, store_path=store,

@@ -682,7 +682,9 @@ def sync(dataset: str, *, since: dt.date | str, until: dt.date | str | None = No
     adapter = get_adapter(d.library, call)
     root = None if cache_dir is False else (
         Path(cache_dir) if isinstance(cache_dir, str | Path) else default_cache_dir(path))
-    breaker = CircuitBreaker(d.library, cfg, clk, root / "breaker.json" if root else None)
+    site = adapter.info(d.adapter_dataset).site or d.library
+    breaker = CircuitBreaker(f"{d.library} ({site})", cfg, clk,
+                             root / "breaker.json" if root else None)
     if force:
         breaker.reset()
     breaker.check()

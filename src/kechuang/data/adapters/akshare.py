@@ -71,18 +71,23 @@ class AkshareAdapter(Adapter):
     written_for = "1.19.5"
     datasets: ClassVar[Mapping[str, DatasetInfo]] = {
         "securities": DatasetInfo("securities", "securities", ("stock_info_sh_name_code",),
-                                  "none", empty_ok=False),
-        "bars": DatasetInfo("bars", "bars_daily", ("stock_zh_a_hist",), "code"),
-        "adjustments": DatasetInfo("adjustments", "adjustments", ("stock_zh_a_daily",), "code"),
-        "shares": DatasetInfo("shares", "shares", ("stock_share_change_cninfo",), "code"),
+                                  "none", empty_ok=False, site="sse.com.cn"),
+        "bars": DatasetInfo("bars", "bars_daily", ("stock_zh_a_hist",), "code",
+                            site="eastmoney.com"),
+        "adjustments": DatasetInfo("adjustments", "adjustments", ("stock_zh_a_daily",), "code",
+                                   site="sina.com.cn"),
+        "shares": DatasetInfo("shares", "shares", ("stock_share_change_cninfo",), "code",
+                              site="cninfo.com.cn"),
         "financials": DatasetInfo("financials", "financials",
                                   ("stock_profit_sheet_by_report_em",
-                                   "stock_cash_flow_sheet_by_report_em"), "code"),
+                                   "stock_cash_flow_sheet_by_report_em"), "code",
+                                  site="eastmoney.com"),
         "index-levels": DatasetInfo("index-levels", "index_levels",
-                                    ("stock_zh_index_hist_csindex",), "index"),
+                                    ("stock_zh_index_hist_csindex",), "index",
+                                    site="csindex.com.cn"),
         "index-weights": DatasetInfo("index-weights", "index_weights_reported",
                                      ("index_stock_cons_weight_csindex",), "index",
-                                     empty_ok=False),
+                                     empty_ok=False, site="csindex.com.cn"),
     }
 
     # -- securities ------------------------------------------------------------------------

@@ -41,9 +41,10 @@ class BaostockAdapter(Adapter):
     library = "baostock"
     written_for = "0.9.4"
     datasets: ClassVar[Mapping[str, DatasetInfo]] = {
-        "bars": DatasetInfo("bars", "bars_daily", ("query_history_k_data_plus",), "code"),
+        "bars": DatasetInfo("bars", "bars_daily", ("query_history_k_data_plus",), "code",
+                            site="baostock.com"),
         "adjustments": DatasetInfo("adjustments", "adjustments", ("query_adjust_factor",),
-                                   "code"),
+                                   "code", site="baostock.com"),
     }
 
     def default_call(self) -> Call:

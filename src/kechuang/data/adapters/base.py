@@ -90,6 +90,7 @@ class DatasetInfo:
     functions: tuple[str, ...]  # library functions it calls
     keyed_by: str  # 'code', 'index' or 'none'
     empty_ok: bool = True  # an empty answer means "nothing new" rather than a broken source
+    site: str = ""  # the server behind the function: bans are per site, not per library
 
 
 def expect_columns(frame: Any, columns: Sequence[str], *, library: str, version: str | None,
