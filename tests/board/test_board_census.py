@@ -45,8 +45,10 @@ def test_marks_at_snapshot(bundled_store: Path) -> None:
 
 def test_u_marks_when_growth_tier_launched(bundled_store: Path) -> None:
     # SSE: 32 companies still unprofitable joined the growth tier on 2025-07-13 (section 10).
-    assert board.census("2025-07-13", db=bundled_store).get("marks").value[
-        "U (unprofitable)"] == 32
+    sec = board.census("2025-07-13", db=bundled_store)
+    assert sec.get("marks").value["U (unprofitable)"] == 32
+    assert sec.get("growth_tier").value == 32
+    assert not board.census("2025-07-12", db=bundled_store).has("growth_tier")
 
 
 def test_u_removals_and_st_dated(bundled_store: Path) -> None:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from kechuang.analytics.figures import Section
 from kechuang.core.errors import ValidationError
+from kechuang.rules.listing import GROWTH_TIER_FROM
 
 CLUSTERS = ("ic", "biomedicine", "high_end_equipment", "new_gen_it", "new_materials",
             "new_energy", "others")
@@ -235,6 +236,12 @@ def _marks(sec: Section, listed: pd.DataFrame, securities: pd.DataFrame,
                  "W (weighted voting rights)": int(marks["W"].sum()),
                  "CDR (D)": int(marks["D"].sum())}, d, names, "companies",
                 f"codes with a name on the date: {len(cur)} of {len(codes)}")
+        if as_of >= GROWTH_TIER_FROM:
+            sec.add("growth_tier", "Sci-tech growth tier members (U-marked on the date)",
+                    int(marks["U"].sum()), d, names, "companies",
+                    "tier entry = unprofitable at listing and still U on 2025-07-13, or listed "
+                    "unprofitable later; exit = first profitable year, when U is removed "
+                    "(star-market-reference.md section 5)")
         sec.add("st_labels", "Listed companies with an ST or *ST label on the date",
                 {"ST": int((marks["ST"] & ~marks["starST"]).sum()),
                  "*ST": int(marks["starST"].sum())}, d, names, "companies")

@@ -421,7 +421,8 @@ def _screens_section(as_of: dt.date, db: PathLike | None) -> Section:
     if len(ps):
         med = ps.groupby("cluster")["ps"].median().round(2)
         sec.add("screen_ps_median_by_cluster", "Median PS by cluster",
-                {str(k): float(v) for k, v in med.items()}, d, ds, "x",
+                {census_mod.CLUSTER_LABELS.get(str(k), str(k)): float(v)
+                 for k, v in med.items()}, d, ds, "x",
                 "market value on the share date / revenue of the last published fiscal year")
     else:
         sec.gap(f"valuation screens on {as_of}", "no market value for listed companies on this "
