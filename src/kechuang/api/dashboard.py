@@ -149,7 +149,7 @@ def sweep_payload(strategy: str, codes: Sequence[str] | None, x: str, xs: Sequen
                      start, end, rules=rules, db=store_path(db), **(params or {}))
     if stat not in table.columns:
         known = [c for c in table.columns if c not in (x, y, "code")]
-        raise ValidationError(f"statistic {stat!r} is not in the sweep results; "
+        raise ValidationError(f"stat={stat!r} is not a statistic of the sweep results; "
                               f"known: {', '.join(known)}")
     grid = table.groupby([y, x])[stat].mean().unstack()
     grid = grid.reindex(index=list(ys), columns=list(xs))

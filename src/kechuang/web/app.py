@@ -40,6 +40,7 @@ STATIC = Path(__file__).with_name("static")
 
 Code = Annotated[str, StringConstraints(pattern=r"^(SH)?\d{6}(\.SH)?$", max_length=9)]
 StrategyName = Enum("StrategyName", {n: n for n in sorted(STRATEGIES)}, type=str)  # type: ignore
+IndexCode = Literal["000688"]  # the index the engine rebuilds with data in the store
 ParamValue = float | int | bool | str | dict[str, float] | None
 
 
@@ -310,10 +311,8 @@ def create_app(db: str | Path | None = None, limits: Limits | None = None,
                                                    "max_sweep_seconds")
         return result
 
-    index_codes = Literal["000688"]
-
     @app.get("/api/index", tags=["index"])
-    def index(code: index_codes = "000688") -> dict[str, Any]:
+    def index(code: IndexCode = "000688") -> dict[str, Any]:
         """The rebuilt index: level vs official, tracking, weights, next review."""
         out: dict[str, Any] = call(lambda: dash.index_payload(store, code),
                                    {"_default": ["query", "code"]})
