@@ -143,3 +143,16 @@ def test_errors(bundled_store):
         ai.breadth("board", start="2020-01-25", end="2020-01-31", db=bundled_store)
     with pytest.raises(DateRangeError):
         ai.attribution("2030-01-02", db=bundled_store)
+
+
+def test_ah_ranking_bounds(bundled_store):
+    # the store has no A-share total for A+H companies: ranking them on the total count
+    # (upper bound) makes SMIC (688981, listed 2020-07-16) a fast entrant at the Dec 2020
+    # review; on tradable A shares (lower bound, default) it is not in the top five then
+    hi = ai.index("000688", end="2021-01-29", db=bundled_store, ah_ranking="total")
+    lo = ai.index("000688", end="2021-01-29", db=bundled_store)
+    dec_hi = next(r for r in hi.reviews if str(r["effective_date"]) == "2020-12-14")
+    dec_lo = next(r for r in lo.reviews if str(r["effective_date"]) == "2020-12-14")
+    assert "688981" in dec_hi["entrants"] and "688981" not in dec_lo["entrants"]
+    with pytest.raises(StarError, match="ah_ranking"):
+        ai.index("000688", db=bundled_store, ah_ranking="h")

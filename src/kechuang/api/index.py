@@ -115,9 +115,10 @@ def default_end(data: idx_engine.IndexData, spec: IndexSpec) -> dt.date:
 
 
 def index(code: str = "000688", start: Any = None, end: Any = None,
-          db: str | Path | None = None) -> idx_engine.IndexResult:
+          db: str | Path | None = None, ah_ranking: str = "float") -> idx_engine.IndexResult:
     """Rebuild an index from raw bars and share counts. Default: STAR 50 from its base date to
-    the last session the share counts support."""
+    the last session the share counts support. `ah_ranking` ('float' or 'total'): the shares
+    A+H companies are ranked on, since the store lacks their A-share totals."""
     spec = get_spec(code)
     s, e = _d(start), _d(end)
     if s is not None and s < spec.base_date:
@@ -125,6 +126,7 @@ def index(code: str = "000688", start: Any = None, end: Any = None,
                              f"{s} is before it")
     with open_store(db) as st:
         data = load_index_data(st)
+    data.ah_ranking = ah_ranking
     e = e or default_end(data, spec)
     return idx_engine.build(data, spec, s, e)
 

@@ -36,11 +36,14 @@ def build(index: str = INDEX_ARG,
           out: Path | None = typer.Option(None, "--out", help="Write levels.csv, members.csv "
                                           "and weights.csv to this folder."),
           compare: bool = typer.Option(True, help="Compare with the official levels."),
+          ah_ranking: str = typer.Option("float", "--ah-ranking", help="Shares A+H companies "
+                                         "are ranked on: float (tradable A, lower bound) or "
+                                         "total (A+H, upper bound)."),
           db: Path | None = DB_OPTION, json_out: bool = JSON_OPTION) -> None:
     """Rebuild an index from raw bars and share counts; compare with the official series."""
     from kechuang.api import index as api
 
-    res = api.index(index, start, end, db=db)
+    res = api.index(index, start, end, db=db, ah_ranking=ah_ranking)
     lv = res.levels
     summary: dict[str, Any] = {
         "index": res.spec.code, "name": res.spec.name,

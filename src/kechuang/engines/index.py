@@ -51,16 +51,24 @@ class IndexData:
     a_plus_h: np.ndarray         # bool per code
     shares_end: dt.date          # last session with share counts
     shares_source: str = "ganlei333"
+    # A+H ranking shares: the store has no A-share total for A+H companies. 'float' ranks
+    # them on tradable A shares (a lower bound of the A-share total, default); 'total' on
+    # the total count incl. H shares valued at the A price (an upper bound).
+    ah_ranking: str = "float"
 
     def a_shares(self) -> np.ndarray:
         """A-share total for ranking: the tradable A count for A+H companies (their total
         includes H shares), else the total (cached)."""
         cached = getattr(self, "_a_shares", None)
-        if cached is None:
-            cached = np.ascontiguousarray(np.where(self.a_plus_h[None, :], self.float_shares,
-                                                   self.total_shares))
+        if cached is None or cached[0] != self.ah_ranking:
+            if self.ah_ranking not in ("float", "total"):
+                raise StarError(f"ah_ranking must be 'float' or 'total', not "
+                                f"{self.ah_ranking!r}")
+            ah = self.a_plus_h[None, :] & (self.ah_ranking == "float")
+            arr = np.ascontiguousarray(np.where(ah, self.float_shares, self.total_shares))
+            cached = (self.ah_ranking, arr)
             self._a_shares = cached
-        return cached
+        return cached[1]
 
     def pos(self, d: dt.date | np.datetime64) -> int:
         """Index of the last session on or before d."""
@@ -380,7 +388,9 @@ def build(data: IndexData, spec: IndexSpec, start: dt.date | None = None,
     weights["code"] = weights["code"].astype(object)
     notes = [f"share counts from '{data.shares_source}' to {data.shares_end}",
              "float (tradable A) shares stand in for free-float shares",
-             "A+H companies: tradable A shares stand in for the A-share total",
+             "A+H companies: tradable A shares stand in for the A-share total in weights; "
+             f"ranked on {'tradable A' if data.ah_ranking == 'float' else 'total (A+H)'} "
+             "shares",
              "cash dividends not neutralised (price index); bonus/conversion events neutralised "
              "via the exchange pre-close", *spec.notes]
     notes = list(dict.fromkeys(notes))
