@@ -11,16 +11,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numba
 import numpy as np
 
 from kechuang.engines import backtest as eng
 from kechuang.kernels import orders as ko
 from kechuang.rules.fees import Commission
 
+SERIAL_STEPS = 2_000_000  # below this many bar-steps a chunk runs on one thread
+
 
 def sweep_chunk(kind: int, grid: np.ndarray, arrays: dict[str, Any], init_cash: float,
                 next_open: bool) -> np.ndarray:
-    """Statistics (len(grid) x n_columns x N_STATS) for one chunk of the grid."""
+    """Statistics (len(grid) x n_columns x N_STATS) for one chunk of the grid. Small chunks
+    run on one thread: waking a second thread costs more than it saves on a busy machine."""
+    steps = len(grid) * len(arrays["close"])
+    threads = numba.get_num_threads()
+    if steps < SERIAL_STEPS and threads > 1:
+        numba.set_num_threads(1)
+        try:
+            return sweep_chunk(kind, grid, arrays, init_cash, next_open)
+        finally:
+            numba.set_num_threads(threads)
     return ko.sweep_run(kind, np.ascontiguousarray(grid, dtype=np.float64), arrays["sig"],
                         arrays["close"], arrays["open_"], arrays["sess"], arrays["offsets"],
                         arrays["lim_up"], arrays["lim_dn"], arrays["div_cash"],

@@ -143,7 +143,8 @@ def size_sell(desired: int, pos: int, sellable: int, min_lot: int, step: int
 
 @njit(cache=True)
 def _column(kind: int, p0: float, p1: float, p2: float,
-            sig: np.ndarray, close: np.ndarray, open_: np.ndarray, sess: np.ndarray,
+            sig: np.ndarray, csum: np.ndarray, coff: int, close: np.ndarray,
+            open_: np.ndarray, sess: np.ndarray,
             lim_up: np.ndarray, lim_dn: np.ndarray, div_cash: np.ndarray, bonus: np.ndarray,
             fee_rates: np.ndarray, stamp_on: bool, comm_rate: float, comm_min: float,
             min_lot: int, step: int, t1: int, init_cash: float, next_open: bool,
@@ -159,10 +160,9 @@ def _column(kind: int, p0: float, p1: float, p2: float,
     pos = 0
     bought_sess = -1
     bought_qty = 0
-    sum_f = 0.0
-    sum_s = 0.0
-    pf = np.nan
-    ps = np.nan
+    wmax = max(fast, slow)
+    was_up = False
+    was_dn = False
     ref = np.nan
     pending = 0  # next-open order side: 1 buy, -1 sell
     buf = np.zeros(5)
@@ -203,22 +203,23 @@ def _column(kind: int, p0: float, p1: float, p2: float,
         want = 0  # 1 buy, -1 sell
         qty = 0
         if kind == 0:
-            x = sig[i]
-            sum_f += x
-            sum_s += x
-            if j >= fast:
-                sum_f -= sig[i - fast]
-            if j >= slow:
-                sum_s -= sig[i - slow]
-            cf = sum_f / fast if j >= fast - 1 else np.nan
-            cs = sum_s / slow if j >= slow - 1 else np.nan
-            if not (np.isnan(pf) or np.isnan(ps) or np.isnan(cf) or np.isnan(cs)):
-                if (not gt_tol(pf, ps)) and gt_tol(cf, cs):
-                    want = 1
-                elif (not gt_tol(ps, pf)) and gt_tol(cs, cf):
-                    want = -1
-            pf = cf
-            ps = cs
+            # rolling sums from the column's prefix sums: no loop-carried chain per bar
+            ci = i + coff + 1
+            # compare the SMAs without dividing: fast SMA > slow SMA (within the relative
+            # tolerance) <=> sum_f x slow > sum_s x fast, the same test scaled by fast x slow
+            if j >= wmax - 1:
+                a_ = (csum[ci] - csum[ci - fast]) * slow
+                b_ = (csum[ci] - csum[ci - slow]) * fast
+                eps = TOL * max(abs(a_), abs(b_))
+                up = a_ - b_ > eps
+                dn = b_ - a_ > eps
+                if j >= wmax:
+                    if (not was_up) and up:
+                        want = 1
+                    elif (not was_dn) and dn:
+                        want = -1
+                was_up = up
+                was_dn = dn
         else:
             if j == 0:
                 ref = sig[i]
@@ -231,7 +232,8 @@ def _column(kind: int, p0: float, p1: float, p2: float,
                 want = -1
                 qty = min(unit, pos)
         # orders: execute now at the close, or carry to the next bar's open
-        for phase in range(2):
+        n_phase = 2 if (want != 0 or pending != 0) else 0
+        for phase in range(n_phase):
             side = 0
             if phase == 0 and next_open and pending != 0:
                 side = pending
@@ -315,19 +317,19 @@ def _column(kind: int, p0: float, p1: float, p2: float,
             o_cash[i] = cash
             o_pos[i] = pos
         if j > 0:
-            r = eq / prev_eq - 1.0
-            sum_r += r
-            sum_r2 += r * r
-            if r < 0:
-                sum_neg += r * r
             nb += 1
+            if eq != prev_eq:  # a flat account with no trade has r = 0 exactly
+                r = eq / prev_eq - 1.0
+                sum_r += r
+                sum_r2 += r * r
+                if r < 0:
+                    sum_neg += r * r
         if pos > 0:
             n_exposed += 1
         if eq > peak:
             peak = eq
-        dd = 1.0 - eq / peak
-        if dd > max_dd:
-            max_dd = dd
+        elif eq < peak * (1.0 - max_dd):
+            max_dd = 1.0 - eq / peak
         prev_eq = eq
     stats[0] = prev_eq
     stats[1] = n_fills
@@ -342,6 +344,22 @@ def _column(kind: int, p0: float, p1: float, p2: float,
     stats[10] = traded
     stats[11] = fees_tot
     stats[12] = n_blocked
+
+
+@njit(cache=True)
+def prefix_sums(x: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per-column prefix sums of a ragged array: column c's sums sit at
+    [offsets[c] + c, offsets[c + 1] + c], starting with 0."""
+    ncol = offsets.shape[0] - 1
+    out = np.zeros(x.shape[0] + ncol)
+    for c in range(ncol):
+        acc = 0.0
+        base = offsets[c] + c
+        out[base] = 0.0
+        for i in range(offsets[c], offsets[c + 1]):
+            acc += x[i]
+            out[i + c + 1] = acc
+    return out
 
 
 @njit(cache=True)
@@ -369,10 +387,11 @@ def columns_run(kind: int, params: np.ndarray, sig: np.ndarray, close: np.ndarra
     o_reason = np.zeros(n, dtype=np.int8)
     o_corp = np.zeros(n)
     stats = np.zeros((ncol, N_STATS))
+    csum = prefix_sums(sig, offsets)
     for c in prange(ncol):
-        _column(kind, params[0], params[1], params[2], sig, close, open_, sess, lim_up, lim_dn,
-                div_cash, bonus, fee_rates, stamp_on, comm_rate, comm_min, min_lot, step, t1,
-                init_cash, next_open, offsets[c], offsets[c + 1], True, o_equity, o_cash,
+        _column(kind, params[0], params[1], params[2], sig, csum, c, close, open_, sess, lim_up,
+                lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate, comm_min, min_lot, step,
+                t1, init_cash, next_open, offsets[c], offsets[c + 1], True, o_equity, o_cash,
                 o_pos, o_side, o_req, o_fill, o_price, o_fees, o_reason, o_corp, stats[c])
     return (o_equity, o_cash, o_pos, o_side, o_req, o_fill, o_price, o_fees, o_reason, o_corp,
             stats)
@@ -394,11 +413,12 @@ def sweep_run(kind: int, grid: np.ndarray, sig: np.ndarray, close: np.ndarray,
     di = np.zeros(0, dtype=np.int64)
     d8 = np.zeros(0, dtype=np.int8)
     d2 = np.zeros((0, 5))
+    csum = prefix_sums(sig, offsets)
     for t in prange(ncomb * ncol):
-        k = t // ncol
-        c = t - k * ncol
-        _column(kind, grid[k, 0], grid[k, 1], grid[k, 2], sig, close, open_, sess, lim_up,
-                lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate, comm_min, min_lot,
+        c = t // ncomb  # column-major: consecutive tasks reuse one column's bars in cache
+        k = t - c * ncomb
+        _column(kind, grid[k, 0], grid[k, 1], grid[k, 2], sig, csum, c, close, open_, sess,
+                lim_up, lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate, comm_min, min_lot,
                 step, t1, init_cash, next_open, offsets[c], offsets[c + 1], False, d1, d1, di,
                 d8, di, di, d1, d2, d8, d1, out[k, c])
     return out
