@@ -156,3 +156,15 @@ def test_ah_ranking_bounds(bundled_store):
     assert "688981" in dec_hi["entrants"] and "688981" not in dec_lo["entrants"]
     with pytest.raises(StarError, match="ah_ranking"):
         ai.index("000688", db=bundled_store, ah_ranking="h")
+
+
+def test_other_indices_same_machinery(bundled_store):
+    with pytest.raises(StarError, match="no eligible securities"):
+        ai.index("star100", db=bundled_store)
+    s100 = ai.index("000698", start="2021-06-15", db=bundled_store)
+    assert (s100.levels["n_constituents"] == 100).all()
+    assert s100.levels["level"].iloc[0] == 1000.0
+    comp = ai.index("000680", start="2021-06-15", db=bundled_store)
+    assert comp.levels["n_constituents"].iloc[0] > 100
+    t = comp.reviews[0]["table"]
+    assert (t["weight_factor"] == 1.0).all() and (t["inclusion_factor"] == 1.0).all()

@@ -109,7 +109,7 @@ def default_end(data: idx_engine.IndexData, spec: IndexSpec) -> dt.date:
     snapshot falls after the last share count."""
     last = dt.date.fromisoformat(str(data.dates[-1]))
     for d in idx_engine.index_review_dates(spec.base_date.year, last.year):
-        if d > spec.live_date and idx_engine._cutoff(d) > data.shares_end:
+        if d > spec.base_date and idx_engine._cutoff(d) > data.shares_end:
             return dt.date.fromisoformat(str(data.dates[data.pos(d - dt.timedelta(days=1))]))
     return min(last, data.shares_end)
 
@@ -315,7 +315,8 @@ def _universe_mask(store: Store, panel: Panel, universe: Any, db: Any) -> tuple[
     missing = [c for c in codes if c not in known_codes]
     if missing:
         raise UnknownCodeError(f"unknown STAR code(s): {', '.join(missing[:5])}")
-    return np.broadcast_to(np.isin(panel.codes, codes), shape).copy(), f"{len(codes)} codes"
+    label = "codes " + ",".join(codes[:5]) + (" ..." if len(codes) > 5 else "")
+    return np.broadcast_to(np.isin(panel.codes, codes), shape).copy(), label
 
 
 def breadth(universe: Any = "board", start: Any = None, end: Any = None,

@@ -292,18 +292,18 @@ def build(data: IndexData, spec: IndexSpec, start: dt.date | None = None,
         raise MissingDataError(f"prices end {last}; cannot build {spec.name} to {end}")
     events = schedule(spec, start, end)
     for ev in events:
-        needs = ev.cutoff or ev.effective
-        snap = data.dates[data.pos(ev.effective) - (0 if ev.kind == "base" else 1)]
-        if (ev.kind == "review" and needs > data.shares_end) or \
-                dt.date.fromisoformat(str(snap)) > data.shares_end:
-            missing_to = max(needs, dt.date.fromisoformat(str(snap)))
-            nxt = dt.date.fromisoformat(str(sessions(data.shares_end + dt.timedelta(days=1),
-                                                     missing_to)[0])) \
-                if missing_to > data.shares_end else missing_to
+        # a review needs share counts to its cut-off; every event needs its structure date
+        needs = max(ev.cutoff if ev.kind == "review" and ev.cutoff else ev.effective,
+                    structure_date(ev.effective)) if ev.kind != "base" else ev.effective
+        if ev.kind == "base" and ev.cutoff:
+            needs = max(needs, ev.cutoff)
+        if needs > data.shares_end:
+            gap = sessions(data.shares_end + dt.timedelta(days=1), needs)
+            missing = f"{gap[0]}..{gap[-1]}" if len(gap) else f"to {needs}"
             raise MissingDataError(
                 f"share counts ({data.shares_source}) end {data.shares_end}: the "
-                f"{ev.effective} {ev.kind} of {spec.name} needs them for {nxt}..{missing_to}; "
-                f"build to {ev.effective - dt.timedelta(days=1)} at most")
+                f"{ev.effective} {ev.kind} of {spec.name} needs them to {needs} (missing "
+                f"{missing}); build to {ev.effective - dt.timedelta(days=1)} at most")
     e0 = data.pos(end)
     t_idx = np.arange(s0, e0 + 1)
     n_t, n_s = len(t_idx), len(data.codes)
@@ -344,7 +344,7 @@ def build(data: IndexData, spec: IndexSpec, start: dt.date | None = None,
             new_members = members
         if not new_members:
             raise StarError(f"{spec.name}: no eligible securities at the {ev.effective} "
-                            f"{ev.kind} (cut-off {ev.cutoff})")
+                            f"{ev.kind} (cut-off {ev.cutoff}); start at a later review date")
         mem = np.array(sorted(new_members, key=lambda j: ranks.get(j, 0)), dtype=np.int64)
         tot, flt = share_snapshot(data, mem, ev.effective, snap)
         bad = mem[~(np.isfinite(tot) & np.isfinite(flt) & (flt > 0))]
