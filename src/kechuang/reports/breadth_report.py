@@ -49,7 +49,8 @@ def figures(t: pd.DataFrame, universe: str = "board") -> dict[str, dict[str, Any
              {"type": "scatter", "mode": "lines", "x": x, "y": values(t["summation_index"]),
               "name": "summation index", "yaxis": "y2", "line": {"color": GREY, "width": 1}}],
             "McClellan oscillator (ratio-adjusted) and summation index",
-            yaxis2={"overlaying": "y", "side": "right", "showgrid": False}),
+            yaxis2={"overlaying": "y", "side": "right", "showgrid": False},
+            margin={"l": 60, "r": 70, "t": 40, "b": 40}),
         "limits": figure(
             [{"type": "bar", "x": x, "y": values(t["limit_up"]), "name": "limit-up 涨停",
               "marker": {"color": UP}},

@@ -67,7 +67,7 @@ STAT_ROWS = [
 
 def _fmt(v: Any, kind: str) -> str:
     if v is None:
-        return "n/a"
+        return "not recovered" if kind == "date" else "n/a"
     if kind == "date":
         return fmt_date(v) or "not recovered"
     if kind == "cny":
@@ -160,7 +160,7 @@ def figures(res: Any, benchmark: pd.Series | None = None,
           "y": [float(v) for v in fees.values()], "marker": {"color": LINE},
           "text": [fmt_cny(v) for v in fees.values()], "textposition": "auto"}],
         f"Fees by kind (total {fmt_cny(sum(fees.values()))})", yaxis={"title": "CNY"},
-        showlegend=False)
+        showlegend=False, margin={"l": 60, "r": 20, "t": 40, "b": 80})
     blocked = res.blocked
     kinds = list(BLOCK_LABELS) + [k for k in blocked if k not in BLOCK_LABELS]
     figs["blocked"] = figure(

@@ -416,9 +416,16 @@ def create_app(db: str | Path | None = None, limits: Limits | None = None,
 
 
 def _warm(store: Path) -> None:
-    for fn in (dash.overview, dash.index_payload):
+    """Compile the backtest kernels (numba, first call) and cache the store-only results, so
+    that the first requests answer as fast as later ones."""
+    runs: list[Callable[[], Any]] = [
+        lambda: dash.run_backtest("ma_cross", ["688981"], "2021-01-04", "2021-12-31", db=store),
+        lambda: dash.run_backtest("grid", ["688981"], "2021-01-04", "2021-12-31", db=store),
+        lambda: dash.run_backtest("dca", ["588000"], "2021-01-04", "2021-12-31", db=store),
+        lambda: dash.overview(store), lambda: dash.index_payload(store)]
+    for fn in runs:
         with contextlib.suppress(Exception):  # best effort; a request reports the error itself
-            fn(store)
+            fn()
 
 
 def _page_handler(page: pages.Page) -> Callable[[], HTMLResponse]:

@@ -36,7 +36,7 @@ form.f label{display:flex;flex-direction:column;font-size:12px;color:#444}
 form.f input,form.f select,form.f textarea{font-size:13px;padding:3px 5px;min-width:110px}
 form.f button{font-size:14px;padding:5px 16px;background:#1f4e79;color:#fff;border:0;
 border-radius:3px;cursor:pointer}.busy{color:#666;font-size:13px}
-.scroll{max-height:520px;overflow:auto}
+.scroll{max-height:520px;overflow:auto}.scroll td{white-space:nowrap}
 """
 
 _BODIES = {
@@ -107,7 +107,10 @@ _BODIES = {
 <div class="chart" id="fig-sweep"></div>""",
     "screen": """
 <h1>Company screens 筛选</h1>
-<form class="f" id="sc-form"><label>as of<input type="date" name="as_of"></label>
+<p class="meta">The bundled statements end with FY2020 and the share counts on 2022-01-14, so
+the form starts at 2021-06-30; later dates say "insufficient data" where the data stop.</p>
+<form class="f" id="sc-form"><label>as of<input type="date" name="as_of" value="2021-06-30">
+</label>
 <label>codes (optional)<input name="codes" size="24"></label>
 <button type="submit">Screen</button><span class="busy" id="sc-busy"></span></form>
 <div id="sc-err" class="err"></div><p class="meta" id="sc-meta"></p>

@@ -282,12 +282,14 @@ async function listingPage() {
 }
 
 // ---------------------------------------------------------------- bonds
+const fmtNum = (b) => typeof b === "number" ? num(b, Number.isInteger(b) ? 0 : 2) : b;
+
 function fmtValue(v, unit) {
   if (v === null || v === undefined) return "insufficient data";
-  if (typeof v === "number") return num(v, Number.isInteger(v) ? 0 : 2) + (unit ? " " + unit : "");
+  if (typeof v === "number") return fmtNum(v) + (unit ? " " + unit : "");
   if (Array.isArray(v)) return `${v.length} rows`;
   if (typeof v === "object") return Object.entries(v).map(([k, x]) =>
-    `${k}: ${typeof x === "object" && x !== null ? Object.entries(x).map(([a, b]) => `${a} ${typeof b === "number" ? num(b, 2) : b}`).join(", ") : (typeof x === "number" ? num(x, 2) : x)}`).join("; ");
+    `${k}: ${typeof x === "object" && x !== null ? Object.entries(x).map(([a, b]) => `${a} ${fmtNum(b)}`).join(", ") : fmtNum(x)}`).join("; ");
   return String(v);
 }
 
@@ -297,6 +299,12 @@ async function bondsPage() {
   for (const s of d.sections) {
     h += `<h2>${esc(s.title)}</h2>` + table(["figure", "value", "as of", "dataset"],
       s.figures.map((f) => [f.label, fmtValue(f.value, f.unit), f.as_of, f.dataset]));
+    for (const f of s.figures) {
+      if (!Array.isArray(f.value) || !f.value.length || typeof f.value[0] !== "object") continue;
+      const cols = Object.keys(f.value[0]);
+      h += `<p><b>${esc(f.label)}</b> <span class="note">(as of ${esc(f.as_of)})</span></p>`
+        + `<div class="scroll">` + table(cols, f.value.slice(0, 60).map((r) => cols.map((c) => fmtNum(r[c])))) + "</div>";
+    }
     if (s.gaps.length) h += "<ul class=\"note\">" + s.gaps.map((g) => `<li>${esc(g.item)}: ${esc(g.reason)}</li>`).join("") + "</ul>";
   }
   $("bd-out").innerHTML = h;
