@@ -171,3 +171,19 @@ def test_early_companies_through_checker(bundled_store: Path) -> None:
     assert t.loc["688004", "standard_4"] == "no"  # IPO market value 1.63 bn < 3 bn
     s = summary(t.reset_index())
     assert s["standard_1"]["yes"] >= 140 and s["red_chip"] == {"-": 164}
+
+
+def test_tushare_export_converted_and_loaded(store_copy: Path) -> None:
+    frame = board.convert_export(SAMPLES / "sample_tushare_export.csv", "tushare")
+    assert frame["period_end"].tolist() == ["2022-12-31", "2023-12-31"]  # interim row dropped
+    assert frame["code"].tolist() == ["688005", "688005"]
+    board.ingest_export(SAMPLES / "sample_tushare_export.csv", "tushare", store_copy)
+    secs = board.financial_stats(store_copy)
+    assert _fig(secs, "fy2023_rd_total").value == 0.185
+    assert _fig(secs, "fy2023_rd_yoy").value == 15.6  # 185 / 160 - 1
+    exp = board.financial_stats(store_copy, measure="rd_expense")
+    assert _fig(exp, "fy2023_rd_total").value == 0.17
+    with pytest.raises(ValidationError, match="unknown vendor"):
+        board.convert_export(SAMPLES / "sample_tushare_export.csv", "wind")
+    with pytest.raises(ValidationError, match="missing column 'ts_code'"):
+        board.convert_export(SAMPLES / "sample_bonds.csv", "tushare")

@@ -578,3 +578,68 @@ def to_jsonable(data: dict[str, Any]) -> dict[str, Any]:
     out = dict(data)
     out["sections"] = [s.to_dict() for s in data["sections"]]
     return out
+
+
+# -- statements from vendor exports ------------------------------------------------------------
+
+# Column maps from common exports to the `financials` input kind (docs/board.md). 研发投入 is in
+# neither vendor's statements: a column named rd_investment passes through unchanged.
+EXPORT_COLUMNS: dict[str, dict[str, str]] = {
+    "tushare": {"ts_code": "code", "end_date": "period_end", "revenue": "revenue",
+                "n_income_attr_p": "net_profit", "profit_dedt": "net_profit_deducted",
+                "rd_exp": "rd_expense", "n_cashflow_act": "cfo",
+                "n_cashflow_inv_act": "cfi", "n_cash_flows_fnc_act": "cff"},
+    "akshare_em": {"SECURITY_CODE": "code", "REPORT_DATE": "period_end",
+                   "OPERATE_INCOME": "revenue", "PARENT_NETPROFIT": "net_profit",
+                   "DEDUCT_PARENT_NETPROFIT": "net_profit_deducted",
+                   "RESEARCH_EXPENSE": "rd_expense", "NETCASH_OPERATE": "cfo",
+                   "NETCASH_INVEST": "cfi", "NETCASH_FINANCE": "cff"},
+}
+
+
+def convert_export(path: PathLike, vendor: str) -> pd.DataFrame:
+    """A Tushare or AKShare (Eastmoney) statements export (the three statements merged on code
+    and period) -> rows of the `financials` kind: renamed, annual rows only, dates ISO, codes
+    normalised. Unknown columns are dropped; the required ones must be there."""
+    if vendor not in EXPORT_COLUMNS:
+        raise ValidationError(f"unknown vendor {vendor!r} (expected "
+                              f"{', '.join(EXPORT_COLUMNS)})")
+    p = Path(path)
+    if not p.exists():
+        raise ValidationError("no such file", path=str(p))
+    raw = pd.read_csv(p, dtype=str, keep_default_na=False)
+    cols = EXPORT_COLUMNS[vendor]
+    code_col, date_col, rev_col = list(cols)[:3]
+    for c in (code_col, date_col, rev_col):
+        if c not in raw.columns:
+            raise ValidationError(f"missing column {c!r} for a {vendor} export", path=str(p),
+                                  column=c)
+    keep = {k: v for k, v in cols.items() if k in raw.columns}
+    out = raw[list(keep)].rename(columns=keep)
+    if "rd_investment" in raw.columns:
+        out["rd_investment"] = raw["rd_investment"]
+    dates = pd.to_datetime(out["period_end"].str.slice(0, 10).str.replace("-", ""),
+                           format="%Y%m%d", errors="coerce")
+    if dates.isna().any():
+        row = int(dates.isna().to_numpy().nonzero()[0][0]) + 1
+        raise ValidationError(f"{out['period_end'].iloc[row - 1]!r} is not a date", path=str(p),
+                              row=row, column=date_col)
+    out["period_end"] = dates.dt.strftime("%Y-%m-%d")
+    out = out[(dates.dt.month == 12).to_numpy() & (dates.dt.day == 31).to_numpy()].copy()
+    out["code"] = [normalize_code(c) for c in out["code"]]
+    for c in out.columns:
+        if c not in ("code", "period_end"):
+            out[c] = pd.to_numeric(out[c].replace("", None), errors="coerce")
+    out["source"] = f"{vendor} export {p.name}"
+    return out.reset_index(drop=True)
+
+
+def ingest_export(path: PathLike, vendor: str, db: PathLike | None = None) -> dict[str, int]:
+    """Convert a vendor export and load it through the `financials` checks."""
+    from kechuang.data.ingest import ingest_frame
+
+    frame = convert_export(path, vendor)
+    if frame.empty:
+        raise ValidationError("no annual (12-31) rows in the export", path=str(path))
+    return ingest_frame(frame, "financials", Path(path).name, f"{vendor} export",
+                        db).rows

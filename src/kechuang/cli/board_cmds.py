@@ -197,6 +197,23 @@ def fin_stats(
         _print_section(s)
 
 
+def fin_ingest(
+    path: Path = typer.Argument(..., help="Statements CSV (see docs/board.md)."),
+    vendor: str | None = typer.Option(None, "--vendor", help="Convert an export first: "
+                                      "tushare or akshare_em (default: our schema)."),
+    db: Path | None = DB_OPTION,
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Load annual statements (CNY) with R&D lines, from our schema or a vendor export."""
+    from kechuang.api import board
+
+    rows = board.ingest_export(path, vendor, db) if vendor else board.ingest_financials(path, db)
+    if json_out:
+        emit_json({"rows": rows})
+        return
+    print_table("statements ingested", ["file", "rows"], [[k, v] for k, v in rows.items()])
+
+
 def screens(
     as_of: str = typer.Option(..., "--as-of", help="Date YYYY-MM-DD."),
     code: list[str] | None = typer.Option(None, "--code", help="Company code (repeatable)."),
@@ -270,6 +287,7 @@ def register(app: typer.Typer) -> None:
     app.command("census")(census)
     app.command("check-listing")(check_listing)
     app.command("fin-stats")(fin_stats)
+    app.command("fin-ingest")(fin_ingest)
     app.command("screens")(screens)
     app.add_typer(bonds_app, name="bonds")
     app.add_typer(report_app, name="report")
