@@ -94,6 +94,7 @@ def test_attribution_day_and_few_fell(star50, bundled_store):
     assert a["sum_of_contributions"] == pytest.approx(a["index_return"], abs=1e-12)
     assert a["sectors"]["contribution"].sum() == pytest.approx(a["index_return"], abs=1e-12)
     assert a["headline"].startswith(f"{a['n_fell']} of {a['n_constituents']}")
+    assert a["official_return"] is not None and abs(a["official_return"]) < 0.25
 
 
 def test_sector_volatility(bundled_store):

@@ -353,13 +353,14 @@ def attribution(date: Any = None, code: str = "000688", db: str | Path | None = 
                 result: idx_engine.IndexResult | None = None) -> dict[str, Any]:
     """A session's index return split into stock and sector contributions (weight at the
     previous close x return), with how many constituents fell."""
+    if date is None:
+        raise StarError("give a session date (attribution --date D)")
     res = result or index(code, db=db)
     with open_store(db) as st:
         names = _names(st)
         ind = _industries(st)
+        official = _official_returns(st, res.spec.code)
     lv = res.levels
-    if date is None:
-        raise StarError("give a session date (attribution --date D)")
     d = pd.Timestamp(parse_date(date))
     if d <= lv["date"].iloc[0] or d > lv["date"].iloc[-1]:
         raise DateRangeError(f"{d.date()} is outside the rebuilt {res.spec.name} "
@@ -368,7 +369,16 @@ def attribution(date: Any = None, code: str = "000688", db: str | Path | None = 
         raise DateRangeError(f"{d.date()} is not a session")
     out = attr_engine.session_attribution(res, d, ind)
     out["stocks"].insert(1, "name", out["stocks"]["code"].map(names))
+    off = official.get(d)
+    out["official_return"] = None if off is None or pd.isna(off) else float(off)
     return out
+
+
+def _official_returns(store: Store, code: str) -> pd.Series:
+    """Daily returns of the official series (index_levels), by date; empty if absent."""
+    off = store.query("SELECT date, close FROM index_levels WHERE index_code = ? ORDER BY date",
+                      [code])
+    return pd.Series(off["close"].pct_change().to_numpy(), index=pd.to_datetime(off["date"]))
 
 
 def attribution_days(code: str = "000688", min_return: float = 0.03, max_fell: int = 5,
@@ -377,7 +387,10 @@ def attribution_days(code: str = "000688", min_return: float = 0.03, max_fell: i
     """Sessions where the rebuilt index rose at least `min_return` while at most `max_fell`
     constituents fell (the "+4% with only 2 of 50 down" pattern)."""
     res = result or index(code, db=db)
+    with open_store(db) as st:
+        official = _official_returns(st, res.spec.code)
     days = attr_engine.daily_summary(res)
+    days.insert(2, "official_return", days["date"].map(official))
     return days[(days["index_return"] >= min_return) & (days["n_fell"] <= max_fell)
                 ].reset_index(drop=True)
 

@@ -191,7 +191,8 @@ def attribution_cmd(date: str | None = typer.Option(None, "--date", help="Sessio
                    "stocks": a["stocks"].to_dict("records"),
                    "sectors": a["sectors"].to_dict("records")})
         return
-    typer.echo(a["headline"])
+    off = a.get("official_return")
+    typer.echo(a["headline"] + ("" if off is None else f" (official {off * 100:+.2f}%)"))
     s = a["stocks"]
     print_table("top contributors", ["code", "name", "industry", "weight", "return", "contrib."],
                 [[r["code"], r["name"], r["industry"], _pct(r["weight"]), _pct(r["return"]),
