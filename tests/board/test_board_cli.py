@@ -69,6 +69,7 @@ def test_report_board_writes_md_and_html(bundled_store: Path, tmp_path: Path) ->
     assert "## What the data could not support" in md
     assert "| Listed companies | 588 | 2025-06-12 | 588 | 2025-06-12 | agrees |" in md
     assert "<h2>What the data could not support</h2>" in page
+    assert "fig-new_listings_by_year" in page and (tmp_path / "plotly.min.js").exists()
     # Every figure of every section has an as-of date and a dataset.
     for sec in res["data"]["sections"]:
         assert all(f["as_of"] and f["dataset"] for f in sec["figures"])
