@@ -67,18 +67,24 @@ def locked(side: int, px: float, up: float, dn: float) -> bool:
 
 
 @njit(cache=True)
-def fee_lines(value: float, is_sell: bool, rates: np.ndarray, stamp_on: bool,
+def fee_lines(value: float, is_sell: bool, rates: np.ndarray, s: int, stamp_on: bool,
               comm_rate: float, comm_min: float, out: np.ndarray) -> float:
     """Fill `out` (5 lines, FEE_KINDS order) for one fill of `value` CNY; return the total.
-    rates = (stamp duty, transfer, handling, regulatory) for the session."""
+    rates[s] = (stamp duty, transfer, handling, regulatory) for session s."""
+    r0, r1, r2, r3 = rates[s, 0], rates[s, 1], rates[s, 2], rates[s, 3]
+    if comm_rate == 0.0 and comm_min == 0.0 and r0 == 0.0 and r1 == 0.0 and r2 == 0.0 \
+            and r3 == 0.0:
+        for k in range(5):
+            out[k] = 0.0
+        return 0.0  # frictionless: skip the rounding
     c = value * comm_rate
     if c < comm_min:
         c = comm_min
     out[0] = round_cents(c) if value > 0 else 0.0
-    out[1] = round_cents(value * rates[0]) if (is_sell and stamp_on) else 0.0
-    out[2] = round_cents(value * rates[1])
-    out[3] = round_cents(value * rates[2])
-    out[4] = round_cents(value * rates[3])
+    out[1] = round_cents(value * r0) if (is_sell and stamp_on) else 0.0
+    out[2] = round_cents(value * r1)
+    out[3] = round_cents(value * r2)
+    out[4] = round_cents(value * r3)
     return out[0] + out[1] + out[2] + out[3] + out[4]
 
 
@@ -91,20 +97,22 @@ def lot_round(n: int, min_lot: int, step: int) -> int:
 
 
 @njit(cache=True)
-def size_buy(desired: int, price: float, cash: float, rates: np.ndarray, comm_rate: float,
-             comm_min: float, min_lot: int, step: int, buf: np.ndarray) -> tuple[int, int]:
+def size_buy(desired: int, price: float, cash: float, rates: np.ndarray, s: int,
+             comm_rate: float, comm_min: float, min_lot: int, step: int, buf: np.ndarray
+             ) -> tuple[int, int]:
     """(shares, reason) for a buy of `desired` shares: lot rule first, then cash (decision 7).
     reason is R_LOT when the lot rule leaves nothing, R_CASH when cash trims or blocks it."""
     n = lot_round(desired, min_lot, step)
     if n <= 0:
         return 0, R_LOT
-    cost = n * price + fee_lines(n * price, False, rates, False, comm_rate, comm_min, buf)
+    cost = n * price + fee_lines(n * price, False, rates, s, False, comm_rate, comm_min, buf)
     if cost <= cash + 1e-9:
         return n, OK
-    r = comm_rate + rates[1] + rates[2] + rates[3]
+    r = comm_rate + rates[s, 1] + rates[s, 2] + rates[s, 3]
     m = lot_round(int(cash / (price * (1.0 + r))), min_lot, step)
     while m > 0:
-        cost = m * price + fee_lines(m * price, False, rates, False, comm_rate, comm_min, buf)
+        cost = m * price + fee_lines(m * price, False, rates, s, False, comm_rate, comm_min,
+                                     buf)
         if cost <= cash + 1e-9:
             break
         m = lot_round(m - step, min_lot, step)
@@ -252,7 +260,6 @@ def _column(kind: int, p0: float, p1: float, p2: float,
                     continue
                 if side == -1 and pos == 0:
                     continue
-            rates = fee_rates[s]
             if side == 1:
                 desired = qty if kind == 1 else int(cash / px)
             else:
@@ -262,7 +269,7 @@ def _column(kind: int, p0: float, p1: float, p2: float,
             if locked(side, px, lim_up[i], lim_dn[i]):
                 reason = R_LIMIT
             elif side == 1:
-                n, reason = size_buy(desired, px, cash, rates, comm_rate, comm_min, min_lot,
+                n, reason = size_buy(desired, px, cash, fee_rates, s, comm_rate, comm_min, min_lot,
                                      step, buf)
                 if kind == 0 and reason == R_CASH and n > 0:
                     reason = OK  # all-in: the fee margin is not a trim
@@ -275,7 +282,8 @@ def _column(kind: int, p0: float, p1: float, p2: float,
                 n_blocked += 1
             if n > 0:
                 value = n * px
-                f = fee_lines(value, side == -1, rates, stamp_on, comm_rate, comm_min, buf)
+                f = fee_lines(value, side == -1, fee_rates, s, stamp_on, comm_rate, comm_min,
+                              buf)
                 if side == 1:
                     cash -= value + f
                     if bought_sess != s:
@@ -542,7 +550,6 @@ def portfolio_run(close: np.ndarray, open_: np.ndarray, lim_up: np.ndarray,
                             has_carry = True
                             req_o[t, a] = desired[a]
                     continue
-            rates = fee_rates[t]
             # sells first, then buys
             for side in (-1, 1):
                 for a in range(A):
@@ -559,14 +566,14 @@ def portfolio_run(close: np.ndarray, open_: np.ndarray, lim_up: np.ndarray,
                     elif locked(side, px, lim_up[t, a], lim_dn[t, a]):
                         reason = R_LIMIT
                     elif side == 1:
-                        n, reason = size_buy(d, px, cash, rates, comm_rate, comm_min,
+                        n, reason = size_buy(d, px, cash, fee_rates, t, comm_rate, comm_min,
                                              min_lot[a], step[a], buf)
                     else:
                         sellable = pos[a] - bought[a] if t1[a] > 0 else pos[a]
                         n, reason = size_sell(-d, pos[a], sellable, min_lot[a], step[a])
                     if n > 0:
                         value = n * px
-                        f = fee_lines(value, side == -1, rates, stamp_on[a], comm_rate,
+                        f = fee_lines(value, side == -1, fee_rates, t, stamp_on[a], comm_rate,
                                       comm_min, buf)
                         if side == 1:
                             cash -= value + f
