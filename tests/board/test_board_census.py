@@ -128,3 +128,15 @@ def test_names_at_prefers_stable_names() -> None:
                        "first_seen": [dt.date(2024, 6, 20), dt.date(2026, 1, 29)],
                        "last_seen": [dt.date(2026, 3, 4), dt.date(2026, 1, 30)]})
     assert C.names_at(nh, dt.date(2026, 1, 29)).name.tolist() == ["海光信息-U"]
+
+
+def test_comparison_with_sse_figures(bundled_store: Path) -> None:
+    rows = {(r["metric"], r["sse_as_of"]): r for r in board.comparison(bundled_store)}
+    for d in ("2024-11-05", "2024-12-31", "2025-06-12", "2025-07-22"):
+        assert rows[("Listed companies", d)]["explanation"] == "agrees"
+    assert rows[("Listed companies", "2025-11 (day not given)")]["ours"] == "592 .. 593"
+    assert rows[("Integrated-circuit companies", "2025-06-12")]["ours"] == "106"
+    assert rows[("Unprofitable when they listed", "2025-06-12")]["ours"] == ">= 35"
+    assert rows[("Growth tier at launch (still unprofitable)", "2025-07-13")]["ours"] == "32"
+    assert rows[("Total market value", "2025-06-12")]["ours"] == "not available"
+    assert all(r["explanation"] for r in rows.values())
