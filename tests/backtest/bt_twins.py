@@ -15,18 +15,24 @@ OK, LIMIT, T1, LOT, CASH, NOBAR = 0, 1, 2, 3, 4, 5
 TOL = 1e-9
 
 
-def cents(x: float) -> float:
-    return float(Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+def cents(x: float | Decimal) -> float:
+    d = x if isinstance(x, Decimal) else Decimal(repr(float(x)))
+    return float(d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def fees(value: float, sell: bool, rates: np.ndarray, stamp_on: bool, comm_rate: float,
-         comm_min: float) -> list[float]:
-    if value <= 0:
+def fees(shares: int, price: float, sell: bool, rates: np.ndarray, stamp_on: bool,
+         comm_rate: float, comm_min: float) -> list[float]:
+    """Each line in decimal arithmetic (shares x price x rate exactly), rounded half up."""
+    if shares <= 0:
         return [0.0] * 5
-    comm = max(value * comm_rate, comm_min)
-    stamp = value * rates[0] if (sell and stamp_on) else 0.0
-    return [cents(comm), cents(stamp), cents(value * rates[1]), cents(value * rates[2]),
-            cents(value * rates[3])]
+    v = Decimal(int(shares)) * Decimal(repr(float(price)))
+
+    def line(rate: float) -> float:
+        return cents(v * Decimal(repr(float(rate))))
+
+    comm = max(v * Decimal(repr(float(comm_rate))), Decimal(repr(float(comm_min))))
+    return [cents(comm), line(rates[0]) if (sell and stamp_on) else 0.0, line(rates[1]),
+            line(rates[2]), line(rates[3])]
 
 
 def valid_buy(n: int, min_lot: int, step: int) -> bool:
@@ -42,7 +48,7 @@ def buy_size(desired: int, price: float, cash: float, rates: np.ndarray, comm_ra
         return 0, LOT
 
     def cost(k: int) -> float:
-        return k * price + sum(fees(k * price, False, rates, False, comm_rate, comm_min))
+        return k * price + sum(fees(k, price, False, rates, False, comm_rate, comm_min))
 
     if cost(n) <= cash + 1e-9:
         return n, OK
@@ -151,7 +157,7 @@ def twin_column(kind: int, params: tuple[float, float, float], sig: np.ndarray,
                 sellable = pos - (bought.get(int(sess[i]), 0) if t1 else 0)
                 k, r = sell_size(desired, pos, sellable, min_lot, step)
             if k > 0:
-                fl = fees(k * px, side == -1, rates, stamp_on, comm_rate, comm_min)
+                fl = fees(k, px, side == -1, rates, stamp_on, comm_rate, comm_min)
                 if side == 1:
                     cash -= k * px + sum(fl)
                     pos += k
@@ -225,7 +231,7 @@ def twin_portfolio(close: np.ndarray, lim_up: np.ndarray, lim_dn: np.ndarray,
                 sellable = pos[a]  # nothing bought yet this session: sells run first
                 k, r = sell_size(-want[a], pos[a], sellable, int(min_lot[a]), int(step[a]))
             if k > 0:
-                fl = fees(k * px, side == -1, fee_rates[t], bool(stamp_on[a]), comm_rate,
+                fl = fees(k, px, side == -1, fee_rates[t], bool(stamp_on[a]), comm_rate,
                           comm_min)
                 cash += -side * k * px - sum(fl)
                 pos[a] += side * k
