@@ -65,10 +65,14 @@ def workloads() -> dict[str, str]:
 
 
 def _accepts_dump(fn: Callable[..., Any]) -> bool:
+    return _accepts(fn, "dump")
+
+
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
     import inspect
 
     params = inspect.signature(fn).parameters.values()
-    return any(p.name == "dump" or p.kind is p.VAR_KEYWORD for p in params)
+    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in params)
 
 
 def main() -> None:
@@ -77,6 +81,9 @@ def main() -> None:
     ap.add_argument("--record", action="store_true", help="append results to RESULTS.md")
     ap.add_argument("--dump", metavar="DIR", type=Path, default=None,
                     help="workloads that support it write their result tables to DIR/<name>")
+    ap.add_argument("--engines", default=None,
+                    help="comma-separated engines for workloads that compare several, e.g. "
+                         "kechuang,vectorbt (default: each workload's own list)")
     args = ap.parse_args()
     known = workloads()
     names = [n.upper() for n in args.names] or list(known)
@@ -86,15 +93,17 @@ def main() -> None:
     results = {"machine": machine(), "date": dt.datetime.now().isoformat(timespec="seconds")}
     for n in names:
         run_fn = importlib.import_module(known[n]).run
+        opts: dict[str, Any] = {}
         if args.dump is not None and _accepts_dump(run_fn):
-            results[n] = run_fn(dump=args.dump / n.lower())
-        else:
-            results[n] = run_fn()
+            opts["dump"] = args.dump / n.lower()
+        if args.engines is not None and _accepts(run_fn, "engines"):
+            opts["engines"] = args.engines
+        results[n] = run_fn(**opts)
     print(json.dumps(results, indent=2, default=str))
     if args.record:
         with (HERE / "RESULTS.md").open("a", encoding="utf-8") as f:
             f.write(f"\n## {', '.join(names)} — {results['date']}\n\n")
-            f.write(f"Command: `python benchmarks/run.py {' '.join(names)} --record`\n\n")
+            f.write(f"Command: `python benchmarks/run.py {' '.join(sys.argv[1:])}`\n\n")
             f.write("```json\n" + json.dumps(results, indent=2, default=str) + "\n```\n")
 
 

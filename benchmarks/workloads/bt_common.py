@@ -164,12 +164,12 @@ def compare(name: str, ours: np.ndarray, ours_fills: np.ndarray, other: np.ndarr
     separately (benchmarks.md: ties on exact SMA equality)."""
     same = np.isclose(ours, other, rtol=1e-9, atol=1e-4) & (ours_fills == other_fills)
     diff = ~same
-    return {"engine": name, "backtests": int(len(ours)), "equal": int(same.sum()),
+    return {"engine": name, "backtests": len(ours), "equal": int(same.sum()),
             "differ_on_ties": int((diff & ties).sum()),
             "differ_otherwise": int((diff & ~ties).sum())}
 
 
-def dump(directory: str | None, workload: str, engine: str, rows: dict[str, Any]) -> None:
+def dump(directory: str | Path | None, workload: str, engine: str, rows: dict[str, Any]) -> None:
     if not directory:
         return
     d = Path(directory)
@@ -272,7 +272,7 @@ def bt_run(series: list[np.ndarray], strategy: str, params: dict[str, Any]
     """backtrader: one Cerebro per stock, cheat-on-close fills at the signal bar's close."""
     import backtrader as bt
 
-    class MA(bt.Strategy):  # type: ignore[misc]
+    class MA(bt.Strategy):
         params = (("fast", 10), ("slow", 50))
 
         def __init__(self) -> None:
@@ -295,7 +295,7 @@ def bt_run(series: list[np.ndarray], strategy: str, params: dict[str, Any]
             elif self.position and not gt(s1, f1) and gt(s0, f0):
                 self.close()
 
-    class Grid(bt.Strategy):  # type: ignore[misc]
+    class Grid(bt.Strategy):
         params = (("band", 0.02), ("unit", 1), ("max_units", 10))
 
         def __init__(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ def peak_memory_mb() -> float:
     return float(json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_mb"])
 
 
-def run(engines: str | list[str] | None = None, dump: str | None = None) -> dict[str, Any]:
+def run(engines: str | list[str] | None = None, dump: str | Path | None = None) -> dict[str, Any]:
     want = bc.engines_wanted(engines, ("kechuang", "vectorbt"))
     bars = bc.load()
     lens = np.diff(bars.offsets)

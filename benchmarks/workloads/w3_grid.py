@@ -8,6 +8,7 @@ it places the order), backtrader (one Cerebro per stock, cheat-on-close; timed o
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from benchmarks.workloads import bt_common as bc
 BAND, UNIT, MAX_UNITS = 0.02, 1, 10
 
 
-def run(engines: str | list[str] | None = None, dump: str | None = None,
+def run(engines: str | list[str] | None = None, dump: str | Path | None = None,
         bt_codes: int = 25) -> dict[str, Any]:
     want = bc.engines_wanted(engines, ("kechuang", "vectorbt", "backtrader"))
     bars = bc.load()

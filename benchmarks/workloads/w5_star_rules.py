@@ -11,6 +11,7 @@ slow pure-Python twin of the kernel (tests/backtest/bt_twins.py) on `check_codes
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ def _twin_check(kind: int, params: tuple[float, float, float], arrays: dict[str,
     return {"checked": n, "equal": equal}
 
 
-def run(engines: str | list[str] | None = None, dump: str | None = None,
+def run(engines: str | list[str] | None = None, dump: str | Path | None = None,
         check_codes: int = 40) -> dict[str, Any]:
     want = bc.engines_wanted(engines, ("kechuang",))
     out: dict[str, Any] = {"threads": bc.threads()}
@@ -58,7 +59,8 @@ def run(engines: str | list[str] | None = None, dump: str | None = None,
         for rules in ("none", "star"):
             a = arrays[rules]
 
-            def call(a: dict[str, Any] = a) -> np.ndarray:
+            def call(a: dict[str, Any] = a, kind: int = kind, grid: np.ndarray = grid
+                     ) -> np.ndarray:
                 return bc.run_kechuang(kind, grid, a)
 
             stats[rules] = call()[0]
