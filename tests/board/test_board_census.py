@@ -140,3 +140,25 @@ def test_comparison_with_sse_figures(bundled_store: Path) -> None:
     assert rows[("Growth tier at launch (still unprofitable)", "2025-07-13")]["ours"] == "32"
     assert rows[("Total market value", "2025-06-12")]["ours"] == "not available"
     assert all(r["explanation"] for r in rows.values())
+
+
+def test_user_share_counts_give_market_value(store_copy: Path, tmp_path: Path) -> None:
+    # Share counts for every company listed on 2024-06-28 (made-up counts, 1e8 shares each),
+    # valued at that day's raw close: the census then reports a board total.
+    from kechuang.data.ingest import ingest_file
+    from kechuang.data.store import open_store
+
+    with open_store(store_copy) as s:
+        codes = s.query("SELECT code FROM securities WHERE list_date <= DATE '2024-06-28' AND "
+                        "(delist_date IS NULL OR delist_date > DATE '2024-06-28')")["code"]
+        closes = s.query("SELECT sum(close) AS c, count(*) AS n FROM bars_daily "
+                         "WHERE source = 'raw' AND date = DATE '2024-06-28'")
+    f = tmp_path / "shares.csv"
+    f.write_text("code,date,total_shares,float_shares\n" + "".join(
+        f"{c},2024-06-28,100000000,50000000\n" for c in codes), encoding="utf-8")
+    ingest_file(f, "shares", store_copy)
+    sec = board.census("2024-06-28", db=store_copy)
+    assert int(closes["n"].iloc[0]) == len(codes) == 573  # every listed code has a raw bar
+    assert sec.get("total_market_value").value == pytest.approx(
+        float(closes["c"].iloc[0]) * 1e8 / 1e12, abs=1e-4)
+    assert sec.get("total_market_value").as_of == "2024-06-28"

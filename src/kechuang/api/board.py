@@ -84,10 +84,15 @@ def _check_as_of(d: dt.date, src: census_mod.CensusSources) -> None:
 
 def _shares_near(s: Store, d: dt.date) -> pd.DataFrame:
     """Each code's last share row on or before `d` and at most SHARE_STALENESS_DAYS old (a
-    suspended stock keeps its last value), per source."""
+    suspended stock keeps its last value), per source. Rows without market values (e.g. share
+    counts a user loaded) are valued at that day's unadjusted close from `bars_daily`."""
     return s.query(
-        "SELECT code, date, total_mv, float_mv, source FROM shares WHERE date <= ? AND date >= ? "
-        "QUALIFY row_number() OVER (PARTITION BY source, code ORDER BY date DESC) = 1",
+        "SELECT sh.code, sh.date, "
+        "coalesce(sh.total_mv, sh.total_shares * b.close) AS total_mv, "
+        "coalesce(sh.float_mv, sh.float_shares * b.close) AS float_mv, sh.source "
+        "FROM shares sh LEFT JOIN bars_daily b ON b.code = sh.code AND b.date = sh.date "
+        "AND b.source = 'raw' WHERE sh.date <= ? AND sh.date >= ? "
+        "QUALIFY row_number() OVER (PARTITION BY sh.source, sh.code ORDER BY sh.date DESC) = 1",
         [d, d - dt.timedelta(days=SHARE_STALENESS_DAYS)])
 
 
