@@ -96,6 +96,17 @@ def checker_table(fin: pd.DataFrame, companies: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def unprofitable_at_listing(fin: pd.DataFrame, securities: pd.DataFrame) -> set[str]:
+    """Codes whose last annual statement before listing shows a loss both before and after
+    non-recurring items (surely unprofitable at listing, whatever profit measure the U mark
+    uses)."""
+    m = fin.merge(securities[["code", "list_date"]], on="code")
+    pe = pd.to_datetime(m["period_end"])
+    m = m[(pe < pd.to_datetime(m["list_date"])) & (pe.dt.month == 12) & (pe.dt.day == 31)]
+    last = m.sort_values("period_end").groupby("code").tail(1)
+    return set(last.loc[(last["net_profit"] <= 0) & (last["net_profit_deducted"] <= 0), "code"])
+
+
 def _bn(x: Any) -> float | None:
     if x is None or pd.isna(x):
         return None

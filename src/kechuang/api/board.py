@@ -499,12 +499,24 @@ def comparison(db: PathLike | None = None) -> list[dict[str, str]]:
                              "semiconductor-equipment makers are labelled 半导体 (counted as "
                              "IC here) and battery/PV equipment makers 电气设备 (new energy), "
                              "which the SSE may count as equipment"))
+        from kechuang.analytics import listing_table as lt
+
+        with open_store(db) as s:
+            sec_df = s.query("SELECT code, list_date FROM securities "
+                             "WHERE list_date <= DATE '2025-06-12'")
+            fin = s.query("SELECT * FROM financials")
+            nh = s.query("SELECT code, name FROM name_history")
+        ever_u = {r["code"] for r in nh.to_dict("records")
+                  if census_mod.parse_marks(r["name"])["U"]} & set(sec_df["code"])
+        by_stmt = lt.unprofitable_at_listing(fin, sec_df)
         rows.append(_cmp_row(pub["unprofitable_at_listing"],
-                             f">= {c.get('unprofitable_at_listing_lower_bound').value}",
-                             "2025-06-12",
-                             "a lower bound: companies ever marked U in the names seen from "
-                             "2024-06-20; those that turned profitable (dropped U) before then "
-                             "are not in the data"))
+                             f">= {len(ever_u | by_stmt)}", "2025-06-12",
+                             f"a lower bound: {len(ever_u)} companies ever marked U in the names "
+                             f"seen from 2024-06-20, plus {len(by_stmt - ever_u)} early "
+                             "companies whose last pre-listing statement shows a loss before "
+                             "and after non-recurring items; companies that listed unprofitable "
+                             "and dropped U before 2024-06-20 without bundled statements are not "
+                             "in the data"))
         w = c.get("marks").value["W (weighted voting rights)"]
         rows.append(_cmp_row(pub["special_structures"], str(w), "2025-06-12",
                              "agrees (W marks in the names on the date)" if w == 8 else
