@@ -189,9 +189,18 @@ def _column(kind: int, p0: float, p1: float, p2: float,
     traded = 0.0
     fees_tot = 0.0
     nb = 0
-    for i in range(lo, hi):
+    first = lo
+    if kind == 0:
+        # before both SMAs exist the account is flat cash: no signal, no return
+        first = min(hi, lo + wmax - 1)
+        if record:
+            for i in range(lo, first):
+                o_equity[i] = cash
+                o_cash[i] = cash
+                o_pos[i] = 0
+        nb = max(first - lo - 1, 0)
+    for i in range(first, hi):
         j = i - lo
-        s = sess[i]
         # corporate actions on a held position, before trading (decision 2)
         if pos > 0 and (div_cash[i] != 0.0 or bonus[i] != 0.0):
             add = 0.0
@@ -241,6 +250,7 @@ def _column(kind: int, p0: float, p1: float, p2: float,
                 qty = min(unit, pos)
         # orders: execute now at the close, or carry to the next bar's open
         n_phase = 2 if (want != 0 or pending != 0) else 0
+        s = sess[i] if n_phase else 0
         for phase in range(n_phase):
             side = 0
             if phase == 0 and next_open and pending != 0:
@@ -328,10 +338,10 @@ def _column(kind: int, p0: float, p1: float, p2: float,
             nb += 1
             if eq != prev_eq:  # a flat account with no trade has r = 0 exactly
                 r = eq / prev_eq - 1.0
+                q = min(r, 0.0)  # branchless: the sign of r is a coin flip for the predictor
                 sum_r += r
                 sum_r2 += r * r
-                if r < 0:
-                    sum_neg += r * r
+                sum_neg += q * q
         if pos > 0:
             n_exposed += 1
         if eq > peak:
