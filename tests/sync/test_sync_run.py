@@ -21,7 +21,7 @@ import pytest
 
 from kechuang.core.errors import DateRangeError, StarError, UnknownCodeError
 from kechuang.data import sync as sy
-from kechuang.data.adapters.base import SourceError
+from kechuang.data.adapters.base import SchemaDriftError, SourceError
 from kechuang.data.store import open_store
 
 HERE = Path(__file__).parent
@@ -379,11 +379,29 @@ def test_empty_answers(bundled_store: Path, store_copy: Path) -> None:
     assert rep.complete and rep.counts.rows_written == 0 and rep.counts.units == 3
 
 
+def test_an_error_keeps_the_whole_units_before_it(bundled_store: Path, lacking: Any) -> None:
+    store, codes, _ = lacking
+    v = Vendor(bundled_store)
+
+    def call(fn: str, kw: dict[str, Any]) -> Any:
+        out = v(fn, kw)
+        return out.rename(columns={"收盘": "close"}) if kw["symbol"] == codes[6] else out
+
+    with pytest.raises(SchemaDriftError, match="'收盘'"):
+        sy.sync("bars", since="2025-01-01", until=UNTIL, codes=codes, store_path=store,
+                call=call, config=sy.SyncConfig(rate=1e6, batch_size=5), cache_dir=False)
+    got = bars(store, codes).groupby("code").size()
+    want = bars(bundled_store, codes).groupby("code").size()
+    assert list(got.index) == codes[:6] and (got == want[got.index]).all()
+
+
 def test_bad_requests(store_copy: Path) -> None:
     with pytest.raises(StarError, match="unknown dataset"):
         sy.sync("ticks", since="2025-01-01", store_path=store_copy)
     with pytest.raises(DateRangeError):
         sy.sync("bars", since="2025-06-01", until="2025-05-01", store_path=store_copy)
+    with pytest.raises(StarError, match="not 6 digits"):
+        sy.sync("index-levels", since="2025-01-01", indices=["STAR50"], store_path=store_copy)
     with pytest.raises(UnknownCodeError, match="688000"):
         sy.sync("bars", since="2025-01-01", codes=["688000"], store_path=store_copy,
                 call=lambda f, k: None, cache_dir=False)

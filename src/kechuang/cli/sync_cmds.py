@@ -22,6 +22,9 @@ def sync(
     until: str | None = typer.Option(None, "--until", help="Last date wanted (default today)."),
     codes: str | None = typer.Option(None, "--codes", help="Comma-separated STAR codes "
                                      "(default: every security in the store)."),
+    indices: str | None = typer.Option(None, "--indices", help="Comma-separated index codes "
+                                       "for index-levels/index-weights (default 000688, "
+                                       "000698, 000699, 000680)."),
     verify: bool = typer.Option(False, "--verify", help="Compare raw bars with the second "
                                 "source (baostock) in the store and report disagreements."),
     rate: float = typer.Option(0.5, "--rate", help="Requests per second."),
@@ -65,8 +68,9 @@ def sync(
     names = ALL if dataset == "all" else (dataset,)
     if dataset != "all" and dataset not in sy.DATASETS:
         raise StarError(f"unknown dataset {dataset!r}; expected one of {DATASET_HELP}")
-    reports = [_run(sy, name, since, until, _codes(codes), db, cfg, cache_dir, force, json_out)
-               .as_dict() for name in names]
+    idx = [i.strip() for i in indices.split(",") if i.strip()] if indices else None
+    reports = [_run(sy, name, since, until, _codes(codes), idx, db, cfg, cache_dir, force,
+                    json_out).as_dict() for name in names]
     if json_out:
         emit_json(reports[0] if len(reports) == 1 else reports)
         return
@@ -86,7 +90,8 @@ def _codes(codes: str | None) -> list[str] | None:
 
 
 def _run(sy: Any, dataset: str, since: str, until: str | None, codes: list[str] | None,
-         db: Path | None, cfg: Any, cache_dir: Any, force: bool, quiet: bool) -> Any:
+         indices: list[str] | None, db: Path | None, cfg: Any, cache_dir: Any, force: bool,
+         quiet: bool) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -106,7 +111,8 @@ def _run(sy: Any, dataset: str, since: str, until: str | None, codes: list[str] 
             if not quiet:
                 bar.console.print(f"[yellow]{message}")
 
-        return sy.sync(dataset, since=since, until=until, codes=codes, store_path=db,
+        return sy.sync(dataset, since=since, until=until, codes=codes, indices=indices,
+                       store_path=db,
                        config=cfg, cache_dir=cache_dir, force=force, progress=progress, log=log)
 
 

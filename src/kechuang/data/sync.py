@@ -676,6 +676,9 @@ def sync(dataset: str, *, since: dt.date | str, until: dt.date | str | None = No
         from kechuang.core.errors import DateRangeError
 
         raise DateRangeError(f"--since {lo} is after the end date {hi}")
+    bad = [i for i in indices or () if not (len(i) == 6 and i.isdigit())]
+    if bad:
+        raise StarError(f"index code {bad[0]!r} is not 6 digits (e.g. 000688)")
     path = ensure_store(store_path)
     report = SyncReport(dataset, path, lo, hi)
     t0 = time.perf_counter()
@@ -739,6 +742,9 @@ def sync(dataset: str, *, since: dt.date | str, until: dt.date | str | None = No
         report.elapsed = time.perf_counter() - t0
         raise CircuitOpenError(f"{e} ({c.units} of {len(units)} units committed)",
                                e.retry_at) from None
+    except (StarError, KeyboardInterrupt):
+        flush()  # any other stop: keep the whole units already fetched, then report it
+        raise
     if progress:
         progress("done", c.units, len(units), c)
     report.complete = True
