@@ -153,7 +153,8 @@ def _child_sweep(folder: Path, backend: str, workers: int) -> dict[str, Any]:
 
         from kechuang.engines import sweep_ray
 
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=workers, include_dashboard=False,
+                 log_to_driver=False)
 
         def fn() -> np.ndarray:
             return sweep_ray.run_arrays(0, grid, arrays, CASH, False)

@@ -23,7 +23,7 @@ from kechuang.engines import sweep_ray
 
 @pytest.fixture(scope="module")
 def ray_local() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
@@ -79,3 +79,18 @@ def test_cli_sweep_backend_ray(ray_local: None, bundled_store: Path) -> None:
     assert json.loads(r.output) == json.loads(loc.output) and len(json.loads(r.output)) == 12
     bad = run.invoke(app, [*args, "--backend", "dask"])
     assert bad.exit_code != 0 and "backend='dask'" in str(bad.exception)
+
+
+def test_unreachable_address_fails_fast() -> None:
+    import socket
+    import time
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t = time.perf_counter()
+    with pytest.raises(StarError, match="cannot reach Ray"):
+        sweep_ray.connect(f"127.0.0.1:{port}")
+    assert time.perf_counter() - t < 10
+    with pytest.raises(ValidationError, match="HOST:PORT"):
+        sweep_ray.connect("nonsense")

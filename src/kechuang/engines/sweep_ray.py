@@ -18,7 +18,6 @@ and numpy installed (or a ``runtime_env`` that provides them)."""
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -49,19 +48,34 @@ def _chunk_task(kind: int, grid: np.ndarray, arrays: dict[str, Any], init_cash: 
     return local.sweep_chunk(kind, grid, arrays, init_cash, next_open)
 
 
-def connect(address: str | None = None, runtime_env: dict[str, Any] | None = None,
-            num_cpus: int | None = None) -> bool:
-    """Connect to the cluster at `address` ('auto', 'host:6379' or 'ray://host:10001'), or
-    start a local instance when `address` is None and RAY_ADDRESS is unset. Returns True when
-    this call initialised Ray (the caller then shuts it down)."""
+def _reachable(address: str, timeout: float = 3.0) -> None:
+    """Fail fast on a HOST:PORT nobody listens on (ray.init would retry for minutes)."""
+    import socket
+
+    hostport = address.removeprefix("ray://")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValidationError(f"Ray address {address!r}; expected 'auto', HOST:PORT or "
+                              f"ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise StarError(f"cannot reach Ray at {address}: {e.strerror or e}") from None
+
+
+def connect(address: str | None = None, runtime_env: dict[str, Any] | None = None) -> bool:
+    """Connect to the cluster at `address` ('auto', 'host:6379' or 'ray://host:10001'). With
+    None, Ray's own default: the cluster in RAY_ADDRESS or one started on this machine with
+    `ray start`, else a new local instance. Returns True when this call initialised Ray (the
+    caller then shuts it down); an already initialised Ray is used as it is."""
     ray = _ray()
+    if address and address != "auto":
+        _reachable(address)
     if ray.is_initialized():
         return False
     kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
     if runtime_env:
         kw["runtime_env"] = runtime_env
-    if address is None and not os.environ.get("RAY_ADDRESS") and num_cpus is not None:
-        kw["num_cpus"] = num_cpus
     try:
         ray.init(address=address, **kw)
     except (ConnectionError, RuntimeError, ValueError) as e:
