@@ -131,7 +131,7 @@ def backtest_payload(res: Any, db: PathLike | None = None, figures: bool = True
     out["codes"] = [{"code": c, "name": nm.get(c, "")} for c in res.positions.columns]
     out["stats_table"] = tearsheet.stats_rows(res.stats)
     if figures:
-        out["figures"] = jsonable(tearsheet.figures(res, benchmark(db), nm))
+        out["figures"] = tearsheet.figures(res, benchmark(db), nm)  # built JSON-safe
     return out
 
 
@@ -237,7 +237,7 @@ def breadth_payload(db: PathLike | None = None, universe: str = "board", start: 
                            "last": fmt_date(t["date"].iloc[-1]), "sessions": len(t),
                            "latest": jsonable(last.to_dict()), "notes": notes}
     if figures:
-        out["figures"] = jsonable(breadth_report.figures(t, label_))
+        out["figures"] = breadth_report.figures(t, label_)  # built JSON-safe
     return out
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import re
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -261,8 +262,8 @@ def create_app(db: str | Path | None = None, limits: Limits | None = None,
         """Strategies with their parameters and defaults."""
         return dash.strategies()
 
-    @app.post("/api/backtest", tags=["backtest"])
-    async def backtest(req: BacktestRequest) -> dict[str, Any]:
+    @app.post("/api/backtest", tags=["backtest"], response_model=dict[str, Any])
+    async def backtest(req: BacktestRequest) -> Response:
         """Run one backtest on the store's data; statistics, fees, blocked orders and the
         tearsheet's figures."""
         check_codes(req.codes)
@@ -274,10 +275,10 @@ def create_app(db: str | Path | None = None, limits: Limits | None = None,
                                                  store), bt_fields)
             return dash.backtest_payload(res, store, figures=req.figures)
         out: dict[str, Any] = await run_limited(run, lim.max_run_seconds, "max_run_seconds")
-        return out
+        return json_response(out)
 
-    @app.post("/api/sweep", tags=["backtest"])
-    async def sweep(req: SweepRequest) -> dict[str, Any]:
+    @app.post("/api/sweep", tags=["backtest"], response_model=dict[str, Any])
+    async def sweep(req: SweepRequest) -> Response:
         """A grid over two strategy parameters: a heatmap of one statistic."""
         check_codes(req.codes)
         check_params(req.params)
@@ -309,16 +310,16 @@ def create_app(db: str | Path | None = None, limits: Limits | None = None,
             return out
         result: dict[str, Any] = await run_limited(run, lim.max_sweep_seconds,
                                                    "max_sweep_seconds")
-        return result
+        return json_response(result)
 
-    @app.get("/api/index", tags=["index"])
-    def index(code: IndexCode = "000688") -> dict[str, Any]:
+    @app.get("/api/index", tags=["index"], response_model=dict[str, Any])
+    def index(code: IndexCode = "000688") -> Response:
         """The rebuilt index: level vs official, tracking, weights, next review."""
         out: dict[str, Any] = call(lambda: dash.index_payload(store, code),
                                    {"_default": ["query", "code"]})
-        return out
+        return json_response(out)
 
-    @app.get("/api/breadth", tags=["breadth"])
+    @app.get("/api/breadth", tags=["breadth"], response_model=dict[str, Any])
     def breadth(
         universe: Annotated[str, Query(pattern=r"^(board|000688|(\d{6},){0,49}\d{6})$",
                                        description="'board', '000688' (rebuilt members) or "
@@ -326,7 +327,7 @@ def create_app(db: str | Path | None = None, limits: Limits | None = None,
                             ] = "board",
         start: dt.date | None = None, end: dt.date | None = None,
         figures: bool = Query(False, description="Include the Plotly figures."),
-    ) -> dict[str, Any]:
+    ) -> Response:
         """Daily breadth: advancers/decliners, A/D line, McClellan, limits, % above MAs."""
         if start and end and start > end:
             raise LimitError(422, "date_order", f"start {start} is after end {end}",
@@ -337,7 +338,7 @@ def create_app(db: str | Path | None = None, limits: Limits | None = None,
                 figures),
             {"universe": ["query", "universe"], "start": ["query", "start"],
              "end": ["query", "end"], "_default": ["query"]})
-        return out
+        return json_response(out)
 
     @app.get("/api/census", tags=["board"])
     def census(as_of: dt.date | None = None) -> dict[str, Any]:
@@ -413,6 +414,13 @@ def create_app(db: str | Path | None = None, limits: Limits | None = None,
         return Response(status_code=204)
 
     return app
+
+
+def json_response(obj: Any) -> Response:
+    """Strict JSON straight from plain Python data (the payloads are built JSON-safe), without
+    FastAPI's generic encoder, which is slow on long chart series."""
+    body = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return Response(body.encode("utf-8"), media_type="application/json")
 
 
 def _warm(store: Path) -> None:
