@@ -240,14 +240,16 @@ print("DONE", flush=True)
 """
 
 
-def test_kill_9_mid_sync_leaves_whole_batches(bundled_store: Path, lacking: Any) -> None:
+@pytest.mark.parametrize("delay", [0.02, 0.3])  # while fetching / while committing
+def test_kill_9_mid_sync_leaves_whole_batches(bundled_store: Path, lacking: Any,
+                                              delay: float) -> None:
     store, codes, n = lacking
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(HERE), str(bundled_store),
                              str(store), ",".join(codes)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     for line in proc.stdout:
         if line.startswith("COMMIT 3"):
-            time.sleep(0.15)  # well into the next batch (fetching or committing)
+            time.sleep(delay)  # a batch fetches for ~0.06 s, then commits for ~0.5 s
             os.kill(proc.pid, signal.SIGKILL)
             break
     proc.wait(timeout=60)
