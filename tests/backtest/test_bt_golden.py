@@ -163,3 +163,22 @@ def test_cash_dividend_and_bonus_issue_on_held_position() -> None:
     assert eq[4] / eq[3] - 1 == pytest.approx((492 * 20.27 + 0.84 * 30 / 1.48 - 333 * 30)
                                               / eq[3], abs=1e-9)
     assert abs(eq[4] / eq[3] - 1) < 0.01
+
+
+def test_order_above_the_per_order_maximum_is_flagged_not_split() -> None:
+    # 150,000 shares in one order: above the 100,000-share maximum for limit orders
+    m = market("2024-03-01", [5.0, 5.0])
+    res = eng.run_portfolio(STRAT, m, plan=plan(2, {}, {0: 150_000 * 5.0},
+                                                cash=800_000.0))
+    o = res.orders
+    assert list(o["filled"]) == [150_000] and bool(o.loc[0, "above_max_order"])
+    assert o.loc[0, "commission"] == 187.50  # fees linear in the value, one fill
+
+
+def test_dividend_tax_is_configurable() -> None:
+    m = market("2024-03-01", [30.0, 30.0, 29.41], factor={2: 1.02})
+    p = plan(3, {}, {0: 333 * 30.0 + 10}, cash=20_000.0)
+    gross = eng.run_portfolio(STRAT, m, plan=p).stats["corporate_actions_cash"]
+    net = eng.run_portfolio(STRAT, m, plan=p, dividend_tax=0.2).stats["corporate_actions_cash"]
+    assert gross == pytest.approx(333 * (30 - 30 / 1.02), abs=0.005)
+    assert net == pytest.approx(0.8 * gross, abs=0.01)

@@ -160,10 +160,12 @@ def backtest(strategy: str | Strategy = "ma_cross", codes: Sequence[str] | str |
              start: Any = None, end: Any = None, *, prices: pd.DataFrame | np.ndarray | None =
              None, rules: str = "star", fill: str = "close", commission: float | None = None,
              commission_min: float | None = None, benchmark: bool = True,
-             db: str | Path | None = None, **params: Any) -> eng.BacktestResult:
+             dividend_tax: float = 0.0, db: str | Path | None = None, **params: Any
+             ) -> eng.BacktestResult:
     """Run one backtest on store selections (codes, start, end) or on a price matrix
     (`prices`: DataFrame dates x codes, or a numpy array). Strategy parameters as keywords,
-    e.g. ``backtest("ma_cross", ["688981"], fast=5, slow=20)``."""
+    e.g. ``backtest("ma_cross", ["688981"], fast=5, slow=20)``. `dividend_tax` is the share
+    of cash dividends withheld (decision 2: none by default)."""
     strat = _resolve(strategy, params)
     comm = _commission(commission, commission_min)
     bench = None
@@ -174,7 +176,7 @@ def backtest(strategy: str | Strategy = "ma_cross", codes: Sequence[str] | str |
     else:
         m, bench = load_market(_select(strat, codes), start, end, db)
     _check_history(strat, m)
-    res = eng.run(strat, m, rules, fill, comm)
+    res = eng.run(strat, m, rules, fill, comm, dividend_tax)
     _attach_stats(res, m, bench if benchmark else None)
     return res
 

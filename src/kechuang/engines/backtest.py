@@ -276,10 +276,11 @@ def _check_fill(fill: str) -> bool:
 
 
 def run_columns(strategy: Strategy, m: MarketArrays, rules: str = "star", fill: str = "close",
-                commission: fees.Commission | None = None) -> BacktestResult:
+                commission: fees.Commission | None = None, dividend_tax: float = 0.0
+                ) -> BacktestResult:
     """One independent account per code (MA crossover, grid)."""
     next_open = _check_fill(fill)
-    r = prepare_rules(m, rules, commission)
+    r = prepare_rules(m, rules, commission, dividend_tax=dividend_tax)
     ca = column_arrays(m, r)
     a_idx = ca.pop("a")
     cash0 = float(strategy.cash)  # type: ignore[attr-defined]
@@ -335,15 +336,21 @@ def _orders_frame(m: MarketArrays, t_idx: np.ndarray, a_idx: np.ndarray, side: n
     for k, name in enumerate(ko.FEE_KINDS):
         df[name] = fee_l[keep, k]
     df["reason"] = np.array(ko.REASONS, dtype=object)[reason[keep].astype(np.int64)]
+    # decision 10: one fill per order; sizes above the exchange's per-order maximum for limit
+    # orders (star-market-reference.md section 1) are flagged, not split (fees are linear)
+    is_fund = m.is_fund if m.is_fund is not None else np.zeros(len(m.codes), dtype=np.bool_)
+    cap = trading.MAX_LIMIT_ORDER.to_array(np.maximum(
+        m.sessions[t_idx[keep]].astype("datetime64[D]"), np.datetime64(trading.STAR_OPEN)))
+    df["above_max_order"] = (np.abs(fill_q[keep]) > cap) & ~is_fund[a_idx[keep]]
     return df.sort_values(["date", "code"], kind="stable").reset_index(drop=True)
 
 
 def run_portfolio(strategy: Strategy, m: MarketArrays, rules: str = "star",
                   fill: str = "close", commission: fees.Commission | None = None,
-                  plan: Plan | None = None) -> BacktestResult:
+                  plan: Plan | None = None, dividend_tax: float = 0.0) -> BacktestResult:
     """One account with shared cash (DCA, rebalancing, core + satellite, equal weight)."""
     next_open = _check_fill(fill)
-    r = prepare_rules(m, rules, commission)
+    r = prepare_rules(m, rules, commission, dividend_tax=dividend_tax)
     T, _A = m.shape
     listed = np.isfinite(pd.DataFrame(m.close).ffill().to_numpy())
     if plan is None:
@@ -378,10 +385,13 @@ def run_portfolio(strategy: Strategy, m: MarketArrays, rules: str = "star",
 
 
 def run(strategy: Strategy, m: MarketArrays, rules: str = "star", fill: str = "close",
-        commission: fees.Commission | None = None) -> BacktestResult:
+        commission: fees.Commission | None = None, dividend_tax: float = 0.0
+        ) -> BacktestResult:
+    if not 0.0 <= dividend_tax < 1.0:
+        raise ValidationError(f"dividend_tax={dividend_tax}; expected a fraction in [0, 1)")
     if strategy.shape == "columns":
-        return run_columns(strategy, m, rules, fill, commission)
-    return run_portfolio(strategy, m, rules, fill, commission)
+        return run_columns(strategy, m, rules, fill, commission, dividend_tax)
+    return run_portfolio(strategy, m, rules, fill, commission, dividend_tax=dividend_tax)
 
 
 def from_frame(prices: pd.DataFrame | np.ndarray, dates: Any = None,
