@@ -1,6 +1,6 @@
 """A stand-in for the AKShare and baostock libraries that answers from a store, in the exact
-column names and dtypes of akshare 1.19.5 / baostock 0.9.4 (read from their source; the
-recorded-format fixtures in fixtures/*.json hold the same columns and dtypes, and
+column names and dtypes of akshare 1.19.5 / baostock 0.9.4 under pandas 3.1.1 (read from their
+source; the recorded-format fixtures in fixtures/*.json hold the same columns and dtypes, and
 test_sync_adapters.py checks both agree). No network: values are the bundled real data."""
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class Vendor:
         dates = [dt.date(1900, 1, 1), *a["ex_date"]][::-1]  # Sina lists newest first
         vals = ["1.0", *[f"{v:.15f}" for v in a["hfq"]]][::-1]
         return pd.DataFrame({"date": pd.to_datetime(pd.Series(dates).astype(str)),
-                             "hfq_factor": pd.Series(vals, dtype=object)})
+                             "hfq_factor": pd.Series(vals, dtype="str")})
 
     # -- baostock ----------------------------------------------------------------------------
     def query_history_k_data_plus(self, code: str, fields: str, start_date: str, end_date: str,
@@ -106,7 +106,7 @@ class Vendor:
             "preclose": [f"{v:.4f}" if v == v else "" for v in b["pre"]],
             "volume": [f"{round(v)}" for v in b["volume"]],
             "amount": [f"{v:.4f}" for v in b["amount"]], "tradestatus": "1"})
-        return out[cols].reset_index(drop=True).astype(object)
+        return out[cols].reset_index(drop=True).astype("str")
 
     def query_adjust_factor(self, code: str, start_date: str, end_date: str) -> pd.DataFrame:
         a = self._factors(code[3:])
@@ -118,7 +118,7 @@ class Vendor:
                              "foreAdjustFactor": [f"{v / a['hfq'].iloc[-1]:.6f}" for v in
                                                   a["hfq"]],
                              "backAdjustFactor": [f"{v:.6f}" for v in a["hfq"]],
-                             "adjustFactor": [f"{v:.6f}" for v in a["hfq"]]}).astype(object)
+                             "adjustFactor": [f"{v:.6f}" for v in a["hfq"]]}).astype("str")
 
 
 # -- recorded-format fixtures ----------------------------------------------------------------

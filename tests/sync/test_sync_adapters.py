@@ -174,3 +174,25 @@ def test_missing_library_says_how_to_install(monkeypatch: pytest.MonkeyPatch) ->
         get_adapter("akshare").fetch("bars", "688981", LO, HI)
     with pytest.raises(StarError, match="no dataset"):
         get_adapter("baostock", call=lambda f, k: None).fetch("shares", "688981", LO, HI)
+
+
+@pytest.mark.parametrize("name, dataset, key", [
+    ("akshare_stock_zh_a_hist", "bars", "688981"),
+    ("akshare_stock_zh_a_daily_hfq_factor", "adjustments", "688001"),
+    ("akshare_stock_share_change_cninfo", "shares", "688981"),
+    ("akshare_stock_zh_index_hist_csindex", "index-levels", "000688"),
+    ("akshare_index_stock_cons_weight_csindex", "index-weights", "000688"),
+    ("akshare_stock_info_sh_name_code", "securities", ""),
+    ("baostock_query_history_k_data_plus", "bars", "688981"),
+    ("baostock_query_adjust_factor", "adjustments", "688001"),
+])
+def test_pandas2_object_text_columns_give_the_same_rows(name: str, dataset: str,
+                                                        key: str) -> None:
+    """Under pandas 2 the libraries return text as object columns, under pandas 3 as str."""
+    meta, frame = load_fixture(name)
+    as_object = frame.astype({c: object for c, t in meta["dtypes"].items() if t == "str"})
+    a = get_adapter(meta["library"], call=lambda f, k: frame.copy())
+    b = get_adapter(meta["library"], call=lambda f, k: as_object.copy())
+    pd.testing.assert_frame_equal(a.fetch(dataset, key, LO, HI), b.fetch(dataset, key, LO, HI),
+                                  check_dtype=False)
+    assert meta["pandas_version"] == "3.1.1"
