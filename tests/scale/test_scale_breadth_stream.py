@@ -97,6 +97,7 @@ def test_any_chunking_equals_memory(seed: int, n_chunks: int) -> None:
     edges = [dates[0], *dates[cuts], dates[-1] + pd.Timedelta(days=1)]
     chunks = [frame[(frame["date"] >= a) & (frame["date"] < b)]
               for a, b in itertools.pairwise(edges)]
+    chunks = [c.iloc[rng.permutation(len(c))] for c in chunks]  # any row order in a chunk
     streamed = stream_breadth(chunks)
     pd.testing.assert_frame_equal(streamed, memory_breadth(frame))
     slow = slow_breadth(frame)

@@ -18,7 +18,7 @@ from kechuang.engines.breadth_stream import StreamingBreadth
 def breadth_parquet(directory: str | Path, source: str = "raw") -> pd.DataFrame:
     """W4 breadth, one row per session, over the bars of `source` in a Parquet export."""
     sb = StreamingBreadth()
-    for _, df in iter_bars(directory, source):
+    for _, df in iter_bars(directory, source, sort=False):
         sb.add(df)
     table = sb.table()
     table.attrs["rows"] = sb.rows

@@ -38,10 +38,10 @@ def year_partitions(directory: str | Path) -> list[tuple[int, Path]]:
 
 
 def iter_bars(directory: str | Path, source: str = "raw",
-              columns: Sequence[str] = ("code", "date", "close")
+              columns: Sequence[str] = ("code", "date", "close"), sort: bool = True
               ) -> Iterator[tuple[int, pd.DataFrame]]:
-    """Yield (year, bars of `source` in that year) sorted by (code, date), one partition at a
-    time; only `columns` are read."""
+    """Yield (year, bars of `source` in that year), one partition at a time, sorted by
+    (code, date) unless `sort` is False; only `columns` are read, `code` as a categorical."""
     import pyarrow.dataset as ds
 
     cols = list(dict.fromkeys(["code", "date", *columns]))
@@ -56,6 +56,9 @@ def iter_bars(directory: str | Path, source: str = "raw",
             raise ValidationError(f"partition year={year} lacks columns {missing}",
                                   path=str(part))
         flt = (ds.field("source") == source) if "source" in names else None
-        df = data.to_table(columns=cols, filter=flt).to_pandas()
-        df["date"] = pd.to_datetime(df["date"]).astype("datetime64[s]")
-        yield year, df.sort_values(["code", "date"], kind="stable").reset_index(drop=True)
+        df = data.to_table(columns=cols, filter=flt).to_pandas(strings_to_categorical=True,
+                                                               date_as_object=False)
+        df["date"] = df["date"].astype("datetime64[s]")
+        if sort:
+            df = df.sort_values(["code", "date"], kind="stable").reset_index(drop=True)
+        yield year, df

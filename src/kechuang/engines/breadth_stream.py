@@ -37,6 +37,17 @@ def counts_table(dates: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
     })
 
 
+def _date_index(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct dates, index of each row's date) in linear time (counting)."""
+    day = dates.astype("datetime64[D]").astype(np.int64)
+    d0 = int(day.min())
+    off = day - d0
+    present = np.bincount(off) > 0
+    remap = np.cumsum(present) - 1
+    udates = (np.nonzero(present)[0] + d0).astype("datetime64[D]")
+    return udates, remap[off].astype(np.int64)
+
+
 class StreamingBreadth:
     """Feed chunks in date order with `add`; `table()` returns the breadth of all of them."""
 
@@ -59,31 +70,31 @@ class StreamingBreadth:
         self.n_own, self.ring, self.sums = n_own, ring, sums
 
     def add(self, frame: pd.DataFrame) -> None:
-        """One chunk with columns code, date, close; all its dates after the previous chunk's."""
+        """One chunk with columns code, date, close (any row order, one row per stock and
+        date); all its dates after the previous chunk's."""
         if frame.empty:
             return
-        df = frame.sort_values(["code", "date"], kind="stable")
-        dates = df["date"].to_numpy().astype("datetime64[D]")
+        dates = frame["date"].to_numpy().astype("datetime64[D]")
         if self.last_date is not None and dates.min() <= self.last_date:
             raise ValidationError(f"chunk starting {dates.min()} overlaps the previous chunk "
                                   f"(up to {self.last_date}); feed chunks in date order")
-        close = df["close"].to_numpy(dtype=np.float64)
+        close = frame["close"].to_numpy(dtype=np.float64)
         if not np.isfinite(close).all() or (close <= 0).any():
             raise ValidationError("close prices must be finite and positive")
-        codes, inv = np.unique(df["code"].to_numpy(), return_inverse=True)
-        gidx = np.empty(len(codes), dtype=np.int64)
-        for i, c in enumerate(codes):
-            j = self.index.get(c)
-            if j is None:
-                j = self.index[c] = len(self.index)
-            gidx[i] = j
+        inv, uniques = pd.factorize(frame["code"])
+        gidx = np.array([self.index.setdefault(c, len(self.index)) for c in uniques],
+                        dtype=np.int64)
         self._grow(len(self.index))
-        udates, date_idx = np.unique(dates, return_inverse=True)
-        counts = kb.breadth_chunk(gidx[inv].astype(np.int64), date_idx.astype(np.int64), close,
-                                  len(udates), self.n_own, self.ring, self.sums)
+        udates, date_idx = _date_index(dates)
+        # the kernel needs each stock's rows in date order, not the rows grouped by stock; a
+        # stable sort on small integers is a radix sort, linear in the rows
+        small = np.int16 if len(udates) < np.iinfo(np.int16).max else np.int64
+        order = np.argsort(date_idx.astype(small), kind="stable")
+        counts = kb.breadth_chunk(gidx[inv[order]], date_idx[order].astype(np.int64),
+                                  close[order], len(udates), self.n_own, self.ring, self.sums)
         self.parts.append(counts_table(udates, counts))
         self.last_date = udates[-1]
-        self.rows += len(df)
+        self.rows += len(frame)
 
     def table(self) -> pd.DataFrame:
         if not self.parts:

@@ -27,8 +27,9 @@ def new_state(n_codes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @njit(cache=True)
 def breadth_chunk(code_idx: np.ndarray, date_idx: np.ndarray, close: np.ndarray, n_dates: int,
                   n_own: np.ndarray, ring: np.ndarray, sums: np.ndarray) -> np.ndarray:
-    """Counts int64[n_dates, 10] for one chunk sorted by (code, date); every date of the chunk
-    must be later than every date of earlier chunks. Updates the state arrays in place."""
+    """Counts int64[n_dates, 10] for one chunk whose rows are in date order for each stock
+    (e.g. sorted by date); every date of the chunk must be later than every date of earlier
+    chunks. Updates the state arrays in place."""
     out = np.zeros((n_dates, 10), dtype=np.int64)
     n = close.shape[0]
     for i in range(n):
