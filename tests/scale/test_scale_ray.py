@@ -94,3 +94,15 @@ def test_unreachable_address_fails_fast() -> None:
     assert time.perf_counter() - t < 10
     with pytest.raises(ValidationError, match="HOST:PORT"):
         sweep_ray.connect("nonsense")
+
+
+def test_ray_sweep_on_synthetic_store_with_star_rules(ray_local: None, tmp_path: Path) -> None:
+    market = sy.generate(30, 500, seed=3)
+    db = tmp_path / "syn.duckdb"
+    sy.ingest(market, db)
+    codes = list(market.securities["code"])
+    kw = dict(grid={"band": [0.02, 0.05], "max_units": [5]}, codes=codes, db=db, unit=200)
+    a = kc.sweep("grid", **kw)
+    b = kc.sweep("grid", backend="ray", **kw)
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == 2 * len(codes) and (a["n_fills"] > 0).sum() > 10
