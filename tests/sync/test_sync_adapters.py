@@ -196,3 +196,61 @@ def test_pandas2_object_text_columns_give_the_same_rows(name: str, dataset: str,
     pd.testing.assert_frame_equal(a.fetch(dataset, key, LO, HI), b.fetch(dataset, key, LO, HI),
                                   check_dtype=False)
     assert meta["pandas_version"] == "3.1.1"
+
+
+class FakeResult:
+    """Shaped like baostock's ResultData: error_code/error_msg, fields, next(), get_row_data(),
+    pages of `per_page` rows."""
+
+    def __init__(self, fields: list[str], rows: list[list[str]], per_page: int = 2,
+                 error: tuple[str, str] = ("0", "success")) -> None:
+        self.fields, self._rows, self.per_page = fields, rows, per_page
+        self.error_code, self.error_msg = error
+        self._i = 0
+        self.pages = 0
+
+    def next(self) -> bool:
+        if self._i >= len(self._rows):
+            return False
+        if self._i % self.per_page == 0:
+            self.pages += 1
+        return True
+
+    def get_row_data(self) -> list[str]:
+        row = self._rows[self._i]
+        self._i += 1
+        return row
+
+
+def test_baostock_default_call_pages_and_maps_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    meta, frame = load_fixture("baostock_query_history_k_data_plus")
+    rows = frame.astype(str).to_numpy().tolist()
+    results: list[FakeResult] = []
+    logins: list[int] = []
+
+    class FakeBaostock:
+        @staticmethod
+        def login() -> FakeResult:
+            logins.append(1)
+            return FakeResult([], [])
+
+        @staticmethod
+        def query_history_k_data_plus(**kw: object) -> FakeResult:
+            assert kw == meta["kwargs"]
+            results.append(FakeResult(meta["columns"], rows, per_page=4))
+            return results[-1]
+
+        @staticmethod
+        def query_adjust_factor(**kw: object) -> FakeResult:
+            return FakeResult([], [], error=("10001001", "访问频率受限"))
+
+    monkeypatch.setitem(sys.modules, "baostock", FakeBaostock)
+    bs = get_adapter("baostock")
+    out = bs.fetch("bars", "688981", dt.date(2025, 5, 16), dt.date(2025, 5, 23))
+    assert len(out) == len(rows) == 6 and results[0].pages == 2 and len(logins) == 1
+    bs.fetch("bars", "688981", dt.date(2025, 5, 16), dt.date(2025, 5, 23))
+    assert len(logins) == 1  # logged in once per adapter
+    from kechuang.data.adapters.base import BanError
+
+    with pytest.raises(BanError, match="访问频率受限"):
+        bs.fetch("adjustments", "688981", LO, dt.date(2025, 5, 23))

@@ -17,6 +17,7 @@ import pandas as pd
 from kechuang.data.adapters import specs
 from kechuang.data.adapters.base import (
     Adapter,
+    Call,
     DatasetInfo,
     Request,
     as_date,
@@ -89,6 +90,17 @@ class AkshareAdapter(Adapter):
                                      ("index_stock_cons_weight_csindex",), "index",
                                      empty_ok=False, site="csindex.com.cn"),
     }
+
+    timeout = 30.0  # seconds per socket operation
+
+    def default_call(self) -> Call:
+        import socket
+
+        # Most AKShare functions call requests without a timeout, so a stalled server would
+        # hang the sync; the process-wide socket default (if none is set) bounds every call.
+        if socket.getdefaulttimeout() is None:
+            socket.setdefaulttimeout(self.timeout)
+        return super().default_call()
 
     # -- securities ------------------------------------------------------------------------
     def requests_securities(self, key: str, start: dt.date, end: dt.date) -> list[Request]:

@@ -51,22 +51,32 @@ class BaostockAdapter(Adapter):
         bs = require("baostock")
         state = {"logged_in": False}
 
+        def check(function: str, rs: Any) -> None:
+            code, msg = str(getattr(rs, "error_code", "0")), str(getattr(rs, "error_msg", ""))
+            if code == "0":
+                return
+            if "登录" in msg or "login" in msg.lower():
+                state["logged_in"] = False
+                raise TransientError(f"baostock {function}: {msg} ({code})")
+            if "限" in msg or "频" in msg:  # 访问频率/次数受限
+                raise BanError(f"baostock {function}: {msg} ({code})")
+            raise TransientError(f"baostock {function}: {msg} ({code})")
+
         def call(function: str, kwargs: dict[str, Any]) -> Any:
             if not state["logged_in"]:
-                lg = bs.login()
-                if str(getattr(lg, "error_code", "0")) != "0":
-                    raise TransientError(f"baostock login failed: {lg.error_msg}")
+                check("login", bs.login())
                 state["logged_in"] = True
             rs = getattr(bs, function)(**kwargs)
-            code, msg = str(getattr(rs, "error_code", "0")), str(getattr(rs, "error_msg", ""))
-            if code != "0":
-                if "登录" in msg or "login" in msg.lower():
-                    state["logged_in"] = False
-                    raise TransientError(f"baostock {function}: {msg} ({code})")
-                if "限" in msg or "频" in msg:
-                    raise BanError(f"baostock {function}: {msg} ({code})")
-                raise TransientError(f"baostock {function}: {msg} ({code})")
-            return rs.get_data()
+            check(function, rs)
+            # Page through with next()/get_row_data() (2,000 rows a page): the library's own
+            # get_data() joins pages with DataFrame.append, which pandas 2 removed.
+            rows = []
+            while str(rs.error_code) == "0" and rs.next():
+                rows.append(rs.get_row_data())
+            check(function, rs)
+            if not rows:
+                return pd.DataFrame()
+            return pd.DataFrame(rows, columns=list(rs.fields))
 
         return call
 
