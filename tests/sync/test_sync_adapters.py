@@ -254,3 +254,30 @@ def test_baostock_default_call_pages_and_maps_errors(monkeypatch: pytest.MonkeyP
 
     with pytest.raises(BanError, match="访问频率受限"):
         bs.fetch("adjustments", "688981", LO, dt.date(2025, 5, 23))
+
+
+def test_akshare_default_call_uses_the_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import types
+
+    _, frame = load_fixture("akshare_stock_zh_a_hist")
+    seen: list[dict[str, object]] = []
+
+    def stock_zh_a_hist(**kw: object) -> pd.DataFrame:
+        seen.append(kw)
+        return frame.copy()
+
+    fake = types.ModuleType("akshare")
+    fake.stock_zh_a_hist = stock_zh_a_hist  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "akshare", fake)
+    old = socket.getdefaulttimeout()
+    try:
+        socket.setdefaulttimeout(None)
+        out = get_adapter("akshare").fetch("bars", "688981", dt.date(2025, 5, 16),
+                                           dt.date(2025, 5, 23))
+        assert socket.getdefaulttimeout() == 30.0
+    finally:
+        socket.setdefaulttimeout(old)
+    assert len(out) == 6 and seen == [{"symbol": "688981", "period": "daily",
+                                       "start_date": "20250516", "end_date": "20250523",
+                                       "adjust": ""}]
