@@ -126,7 +126,9 @@ def test_backtest_matches_the_python_api(client: TestClient, bundled_store: Path
     assert d["fees"] == ref.fees
     assert d["codes"] == [{"code": "688981", "name": "中芯国际"}]
     figs = d["figures"]
-    assert set(figs) >= {"equity", "drawdown", "monthly", "rolling_vol", "fees", "blocked"}
+    assert set(figs) >= {"equity", "value", "drawdown", "monthly", "rolling_vol", "fees",
+                         "blocked"}
+    assert figs["value"]["data"][0]["y"][-1] == pytest.approx(ref.stats["final_value"])
     growth = figs["equity"]["data"][0]["y"]
     assert growth[0] == pytest.approx(1.0)
     assert growth[-1] == pytest.approx(ref.stats["final_value"] / 1_000_000.0, rel=1e-9)

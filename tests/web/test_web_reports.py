@@ -76,6 +76,9 @@ def test_dca_growth_is_time_weighted(dca_result: Any) -> None:
     s = tearsheet.series(res)
     assert s["growth"].dropna().iloc[-1] == pytest.approx(
         1.0 + res.stats["time_weighted_return"], rel=1e-9)
+    value = tearsheet.figures(res)["value"]["data"]
+    assert [t["name"] for t in value] == ["equity 账户净值", "cash 现金", "contributed 累计投入"]
+    assert value[2]["y"][-1] == pytest.approx(res.stats["contributed"])
     rows = dict(tearsheet.stats_rows(res.stats))
     assert rows["contributed (inflows)"].startswith("¥")
     assert rows["money-weighted return (IRR, p.a.)"].endswith("%")

@@ -131,6 +131,17 @@ def figures(res: Any, benchmark: pd.Series | None = None,
                    "name": BENCHMARK_NAME, "line": {"color": GREY, "width": 1.2}})
     figs = {"equity": figure(eq, "Growth of 1 CNY vs STAR 50 (time-weighted)",
                              yaxis={"title": "CNY"})}
+    value = [{"type": "scatter", "mode": "lines", "x": dates(res.equity.index),
+              "y": values(res.equity), "name": "equity 账户净值", "line": {"color": LINE}},
+             {"type": "scatter", "mode": "lines", "x": dates(res.cash.index),
+              "y": values(res.cash), "name": "cash 现金", "line": {"color": GREY, "width": 1}}]
+    if res.flows is not None and bool((res.flows != 0).any()):
+        inflow = res.flows.reindex(res.equity.index).fillna(0.0).cumsum() \
+            + float(res.stats.get("initial_cash") or 0.0)
+        value.append({"type": "scatter", "mode": "lines", "x": dates(inflow.index),
+                      "y": values(inflow), "name": "contributed 累计投入",
+                      "line": {"color": UP, "width": 1, "dash": "dot"}})
+    figs["value"] = figure(value, "Account value (CNY)", yaxis={"title": "CNY"})
     figs["drawdown"] = figure(
         [{"type": "scatter", "mode": "lines", "x": x, "y": values(100 * s["drawdown"]),
           "fill": "tozeroy", "name": "drawdown", "line": {"color": DOWN, "width": 1}}],
@@ -193,7 +204,7 @@ def build(res: Any, benchmark: pd.Series | None = None,
                  f"{fmt_date(res.equity.index[-1])} · amounts in CNY")
     figs = figures(res, benchmark, names)
     rep.chart("equity", figs.pop("equity"))
-    rep.charts({k: figs[k] for k in ("drawdown", "rolling_vol") if k in figs})
+    rep.charts({k: figs[k] for k in ("value", "drawdown", "rolling_vol") if k in figs})
     if "monthly" in figs:
         rep.chart("monthly", figs["monthly"])
     rep.charts({"fees": figs["fees"], "blocked": figs["blocked"]})

@@ -83,7 +83,7 @@ _BODIES = {
 <button type="submit" id="bt-run">Run</button><span class="busy" id="bt-busy"></span></form>
 <p class="meta" id="bt-doc"></p><div id="bt-err" class="err"></div>
 <div id="bt-out" style="display:none"><p class="meta" id="bt-meta"></p>
-<div class="chart" id="fig-equity"></div>
+<div class="chart" id="fig-equity"></div><div class="chart" id="fig-value"></div>
 <div class="grid"><div class="chart" id="fig-drawdown"></div>
 <div class="chart" id="fig-rolling_vol"></div></div>
 <div class="chart" id="fig-monthly"></div>
