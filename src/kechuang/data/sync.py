@@ -497,7 +497,7 @@ def plan(d: DatasetDef, store: Any, since: dt.date, until: dt.date,
 
 # -- writing a batch --------------------------------------------------------------------------
 def _spec_for(d: DatasetDef, library: str) -> InputSpec:
-    src = f"{library}"
+    src = library
     return {
         "securities": lambda: specs.securities_spec(src),
         "bars": lambda: specs.sync_bars_spec(d.series),
@@ -551,6 +551,11 @@ def _flags(rows: pd.DataFrame, source: str, kind: str, detail: Callable[[Any], s
     return pd.DataFrame({"code": rows["code"].astype(str), "date": rows["date"],
                          "source": source, "kind": kind, "value": rows["value"].astype(float),
                          "detail": [detail(r) for _, r in rows.iterrows()]})
+
+
+# the library function behind each bar series, for flag details and `origin`
+DATASETS_FUNCTION = {("akshare", "bars"): "stock_zh_a_hist",
+                     ("baostock", "bars"): "query_history_k_data_plus"}
 
 
 def prepare_batch(d: DatasetDef, library: str, frame: pd.DataFrame, store: Any,
@@ -624,10 +629,6 @@ def prepare_batch(d: DatasetDef, library: str, frame: pd.DataFrame, store: Any,
     have = set(map(tuple, stored[key].astype(object).to_numpy().tolist()))
     mask = [tuple(r) not in have for r in frame[key].astype(object).to_numpy().tolist()]
     return frame[mask], no_flags, len(frame) - sum(mask)
-
-
-DATASETS_FUNCTION = {("akshare", "bars"): "stock_zh_a_hist",
-                     ("baostock", "bars"): "query_history_k_data_plus"}
 
 
 def _commit(d: DatasetDef, library: str, rows: pd.DataFrame, flags: pd.DataFrame,
