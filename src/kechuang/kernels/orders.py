@@ -93,6 +93,8 @@ def lot_round(n: int, min_lot: int, step: int) -> int:
     """Largest valid buy size not above n (0 if under the minimum)."""
     if n < min_lot:
         return 0
+    if step == 1:
+        return n  # skip the integer division (tens of cycles) in the common case
     return min_lot + ((n - min_lot) // step) * step
 
 
@@ -139,7 +141,7 @@ def size_sell(desired: int, pos: int, sellable: int, min_lot: int, step: int
         return d, reason
     if d < min_lot:
         return 0, R_LOT
-    v = min_lot + ((d - min_lot) // step) * step
+    v = d if step == 1 else min_lot + ((d - min_lot) // step) * step
     if v < d and reason == OK:
         reason = R_LOT
     return v, reason
@@ -305,12 +307,12 @@ def _column(kind: int, p0: float, p1: float, p2: float,
                     if kind == 1:
                         ref = sig[i] if phase == 1 else open_[i] * sig[i] / close[i]
                 else:
-                    avg = cost_basis / pos
                     proceeds = value - f
                     n_closed += 1
-                    if proceeds > avg * n:
+                    # win: proceeds beat the average cost of the shares sold
+                    if proceeds * pos > cost_basis * n:
                         n_wins += 1
-                    cost_basis -= avg * n
+                    cost_basis -= cost_basis * n / pos
                     cash += proceeds
                     pos -= n
                     if pos == 0:
