@@ -95,12 +95,15 @@ def run(items: Sequence[Item], store_path: str | Path | None = None,
                 f"SELECT '{_esc(item.name)}', '{item.spec.table}', '{_esc(item.source)}', "
                 f"'{_esc(item.notes)}', {_date_sql(as_of)}, {n}, '{sha}', now()::TIMESTAMP",
                 f"ds_{name}")
-        if "bars_daily" in touched:
-            for source in _sources(items):
-                statements += flags.beyond_limit_flags_sql(source)
+        for source, staged in _sources(items).items():
+            codes = _codes_view(st, f"codes_{len(statements)}", staged)
+            statements += flags.beyond_limit_flags_sql(source, codes)
         if touched & {"bars_daily", "adjustments"}:
-            statements += TABLES["adjustments"].upsert_sql(flags.estimated_adjustments_sql(),
-                                                           "est_adjustments")
+            staged = [f"staged_{i}" for i, it in enumerate(items)
+                      if it.spec.table in ("bars_daily", "adjustments")]
+            statements += TABLES["adjustments"].upsert_sql(
+                flags.estimated_adjustments_sql(_codes_view(st, "codes_est", staged)),
+                "est_adjustments")
         if touched & {"financials", "revenue_segments"}:
             statements.append(flags.OVERSEAS_REVENUE_SQL)
         if progress:
@@ -132,8 +135,21 @@ def _max_date(st: Staging, staged: str, spec: InputSpec) -> dt.date | None:
     return row[0] if row else None
 
 
-def _sources(items: Sequence[Item]) -> list[str]:
-    return list(dict.fromkeys(it.spec.bar_source for it in items if it.spec.bar_source))
+def _sources(items: Sequence[Item]) -> dict[str, list[str]]:
+    """bars series in the batch -> the staged tables holding its rows."""
+    out: dict[str, list[str]] = {}
+    for i, it in enumerate(items):
+        if it.spec.bar_source:
+            out.setdefault(it.spec.bar_source, []).append(f"staged_{i}")
+    return out
+
+
+def _codes_view(st: Staging, name: str, staged: list[str]) -> str:
+    """A temp table of the distinct codes in the staged tables: derived data is recomputed
+    for these codes only."""
+    union = " UNION ".join(f"SELECT DISTINCT code FROM {s}" for s in staged)
+    st.sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {union}")
+    return name
 
 
 def ingest_file(path: str | Path, kind: str | None = None, store_path: str | Path | None = None,
