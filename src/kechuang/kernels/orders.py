@@ -407,7 +407,7 @@ def columns_run(kind: int, params: np.ndarray, sig: np.ndarray, close: np.ndarra
     o_reason = np.zeros(n, dtype=np.int8)
     o_corp = np.zeros(n)
     stats = np.zeros((ncol, N_STATS))
-    csum = prefix_sums(sig, offsets)
+    csum = prefix_sums(sig, offsets) if kind == 0 else np.zeros(1)  # only MA uses it
     for c in prange(ncol):
         _column(kind, params[0], params[1], params[2], sig, csum, c, close, open_, sess, lim_up,
                 lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate, comm_min, min_lot, step,
@@ -433,7 +433,7 @@ def sweep_run(kind: int, grid: np.ndarray, sig: np.ndarray, close: np.ndarray,
     di = np.zeros(0, dtype=np.int64)
     d8 = np.zeros(0, dtype=np.int8)
     d2 = np.zeros((0, 5))
-    csum = prefix_sums(sig, offsets)
+    csum = prefix_sums(sig, offsets) if kind == 0 else np.zeros(1)  # only MA uses it
     for t in prange(ncomb * ncol):
         c = t // ncomb  # column-major: consecutive tasks reuse one column's bars in cache
         k = t - c * ncomb
