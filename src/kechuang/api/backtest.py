@@ -10,7 +10,6 @@ STAR 50 (``index_levels`` 000688)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -321,7 +320,3 @@ def sweep(strategy: str | Strategy = "ma_cross", grid: Mapping[str, Sequence[Any
         if progress:
             progress(i + 1, len(strats))
     return pd.DataFrame(out)
-
-
-def today() -> dt.date:
-    return dt.date.today()
