@@ -274,6 +274,9 @@ def test_index_payload(client: TestClient) -> None:
     level = d["figures"]["level"]["data"]
     assert [t["name"] for t in level] == ["reconstructed 重建", "official 官方"]
     assert d["review"]["entrants"] and d["review"]["leavers"]
+    rally = d["rally_days"]
+    assert rally and all(x["index_return"] >= 0.03 and x["n_fell"] <= 5 for x in rally)
+    assert any(x["date"] == "2020-08-03" for x in rally)
     r = client.get("/api/index", params={"code": "000300"})
     assert r.status_code == 422 and _detail(r)["loc"] == ["query", "code"]
 

@@ -23,6 +23,9 @@ from kechuang.reports.common import BENCHMARK_NAME, figure, fmt_date, jsonable, 
 
 PathLike = str | Path
 BENCHMARK = "000688"
+# "broad rally" sessions shown with the index: the seed's "+4% with only 2 of 50 down" pattern
+RALLY_MIN_RETURN = 0.03
+RALLY_MAX_FELL = 5
 
 _CACHE: dict[tuple[Any, ...], Any] = {}
 _LOCKS: dict[tuple[Any, ...], threading.Lock] = {}
@@ -192,8 +195,23 @@ def index_bundle(db: PathLike | None = None, code: str = BENCHMARK) -> dict[str,
             rev: dict[str, Any] | None = ix.review(code, db=p)
         except StarError:
             rev = None
-        return {"result": res, "official": official, "fidelity": fid, "review": rev}
+        try:
+            days: pd.DataFrame | None = ix.attribution_days(code, RALLY_MIN_RETURN,
+                                                            RALLY_MAX_FELL, db=p, result=res)
+        except StarError:
+            days = None
+        return {"result": res, "official": official, "fidelity": fid, "review": rev,
+                "rally_days": days}
     return cached("index_bundle", db, load, code)
+
+
+def rally_rows(days: pd.DataFrame | None, names_: dict[str, str]) -> list[dict[str, Any]]:
+    if days is None:
+        return []
+    rows: list[dict[str, Any]] = jsonable(days)
+    for r in rows:
+        r["top_contributor"] = label(str(r["top_contributor"]), names_)
+    return rows
 
 
 def index_payload(db: PathLike | None = None, code: str = BENCHMARK) -> dict[str, Any]:
@@ -213,6 +231,9 @@ def index_payload(db: PathLike | None = None, code: str = BENCHMARK) -> dict[str
                "next_review": fmt_date(rev.get("next_review")),
                "entrants": [{"code": c, "name": nm.get(c, "")} for c in rev["entrants"]],
                "leavers": [{"code": c, "name": nm.get(c, "")} for c in rev["leavers"]]},
+           "rally_days": rally_rows(b.get("rally_days"), nm),
+           "rally_rule": f"index up at least {RALLY_MIN_RETURN:.0%} with at most "
+                         f"{RALLY_MAX_FELL} constituents down",
            "figures": {"level": index_report.level_figure(res, b["official"]),
                        "weights": index_report.weights_figure(res, nm)},
            "notes": list(dict.fromkeys(str(n) for n in res.notes))}
@@ -345,7 +366,8 @@ def write_reports(out: PathLike = "reports", db: PathLike | None = None,
         failed["sweep_ma_cross_688981"] = str(e)
     try:
         b = index_bundle(p)
-        rep = index_report.build(b["result"], b["official"], b["fidelity"], b["review"], nm)
+        rep = index_report.build(b["result"], b["official"], b["fidelity"], b["review"], nm,
+                                 rally_rows(b.get("rally_days"), nm))
         written += [str(x) for x in rep.write(d, "index_000688", png=png)]
         say("wrote index_000688.html")
     except StarError as e:

@@ -82,8 +82,8 @@ def _review_rows(reviews: list[dict[str, Any]], names: Mapping[str, str] | None
 
 
 def build(res: Any, official: pd.Series | None = None, fidelity: dict[str, Any] | None = None,
-          review: dict[str, Any] | None = None, names: Mapping[str, str] | None = None
-          ) -> Report:
+          review: dict[str, Any] | None = None, names: Mapping[str, str] | None = None,
+          rally_days: list[dict[str, Any]] | None = None) -> Report:
     lv = res.levels
     rep = Report(f"Index report: {res.spec.name} ({res.spec.code})",
                  f"rebuilt from raw bars and share counts, {fmt_date(lv['date'].iloc[0])} to "
@@ -114,6 +114,15 @@ def build(res: Any, official: pd.Series | None = None, fidelity: dict[str, Any] 
                             [[i + 1, r.code, r.name, fmt_pct(r.weight)]
                              for i, r in enumerate(t.itertuples())],
                             numeric=[True, False, False, True]))
+    if rally_days:
+        rep.heading("Broad rallies: the index up 3% or more with at most 5 constituents down")
+        rep.html(table_html(["date", "index return", "constituents down", "top contributor",
+                             "its contribution"],
+                            [[d["date"], fmt_pct(d["index_return"]),
+                              f"{d['n_fell']} of {d['n_constituents']}",
+                              d["top_contributor"], fmt_pct(d["top_contribution"])]
+                             for d in rally_days],
+                            numeric=[False, True, True, False, True]))
     rows = _review_rows(res.reviews, names)
     if rows:
         rep.heading("Changes at each review (reconstructed)")

@@ -56,6 +56,7 @@ _BODIES = {
 <div class="chart" id="fig-level"></div>
 <h2>Tracking the official series</h2><div id="ix-fid"></div>
 <div class="grid"><div class="chart" id="fig-weights"></div><div id="ix-review"></div></div>
+<h2 id="ix-rally-h">Broad rallies</h2><div id="ix-rally"></div>
 <h2>Constituents and weights</h2><div class="scroll" id="ix-weights"></div>
 <ul class="note" id="ix-notes"></ul>""",
     "breadth": """

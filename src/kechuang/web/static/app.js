@@ -102,6 +102,11 @@ async function indexPage() {
   $("ix-fid").innerHTML = table(["window", "dates", "sessions", "daily-return correlation",
     "tracking error (ann.)", "largest daily deviation", "level gap at end"], rows,
     [false, false, true, true, true, true, true]);
+  $("ix-rally-h").textContent = `Broad rallies: ${d.rally_rule}`;
+  $("ix-rally").innerHTML = table(["date", "index return", "constituents down", "top contributor",
+    "its contribution"], d.rally_days.map((x) => [x.date, pct(x.index_return),
+    `${x.n_fell} of ${x.n_constituents}`, x.top_contributor, pct(x.top_contribution)]),
+    [false, true, true, false, true]);
   $("ix-weights").innerHTML = table(["#", "code", "name 简称", "weight"],
     d.weights.map((w, i) => [i + 1, w.code, w.name, pct(w.weight)]), [true, false, false, true]);
   if (d.review) {
