@@ -117,3 +117,20 @@ def test_report_file_works_offline(browser: Any, bundled_store: Path, tmp_path: 
     page.screenshot(path=str(SHOTS / "report_tearsheet_dca.png"), full_page=True)
     assert watch.errors == [] and watch.foreign == []
     page.close()
+
+
+def test_sweep_form_switches_axes_with_the_strategy(browser: Any, live_server: str) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(page, live_server)
+    page.goto(live_server + "/sweep")
+    page.wait_for_selector("#fig-sweep .main-svg", timeout=60_000)
+    page.select_option("#sw-strategy", "grid")
+    assert page.input_value('input[name="xname"]') == "band"
+    page.click('#sw-form button[type="submit"]')
+    page.wait_for_function("document.getElementById('sw-meta').textContent.includes('band=')",
+                           timeout=30_000)
+    assert "20 runs" in page.inner_text("#sw-meta")
+    assert "over band × max_units" in page.inner_text("#fig-sweep")
+    page.screenshot(path=str(SHOTS / "sweep_grid.png"), full_page=True)
+    assert watch.errors == [] and watch.foreign == []
+    page.close()

@@ -216,9 +216,27 @@ async function backtestPage() {
 // ---------------------------------------------------------------- sweep
 async function sweepPage() {
   const form = $("sw-form");
-  await loadStrategies($("sw-strategy"));
-  $("sw-strategy").value = "ma_cross";
+  const sel = $("sw-strategy");
+  await loadStrategies(sel);
+  sel.value = "ma_cross";
   const nums = (s) => s.split(/[\s,]+/).filter((x) => x).map(Number);
+  const presets = {ma_cross: [["fast", "5,10,15,20,30"], ["slow", "40,60,90,120,250"]],
+    grid: [["band", "0.01,0.02,0.03,0.05,0.08"], ["max_units", "2,5,10,20"]],
+    dca: [["amount", "500,1000,2000"], ["every", "0,5,20"]]};
+  sel.addEventListener("change", () => {
+    let axes = presets[sel.value];
+    if (!axes) {  // the first two numeric parameters, around their defaults
+      const p = Object.entries(STRATS[sel.value].params)
+        .filter(([k, v]) => typeof v.default === "number" && !["cash", "capital"].includes(k));
+      axes = p.slice(0, 2).map(([k, v]) => [k, [0.5, 1, 1.5].map((f) =>
+        Number.isInteger(v.default) ? Math.max(1, Math.round(v.default * f)) : +(v.default * f).toFixed(4)).join(",")]);
+    }
+    if (axes.length > 0) { form.xname.value = axes[0][0]; form.xvalues.value = axes[0][1]; }
+    if (axes.length > 1) { form.yname.value = axes[1][0]; form.yvalues.value = axes[1][1]; }
+    if (sel.value === "dca") form.codes.value = "588000";
+    else if (STRATS[sel.value].universe) form.codes.value = "";
+    else if (!form.codes.value) form.codes.value = "688981";
+  });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const o = formObj(form);
