@@ -168,6 +168,8 @@ def test_backtest_dca_and_own_universe(client: TestClient) -> None:
      "next_open"),
     ({"strategy": "ma_cross", "codes": ["688981"], "cash": 5}, ["body", "cash"], "Extra"),
     ({"strategy": "grid"}, ["body", "codes"], "needs codes"),
+    ({"strategy": "rebalance", "params": {"weights": {"588000": 0.5, "518880": 0.4}}},
+     ["body", "params", "weights"], "not 1"),
 ])
 def test_backtest_bad_parameters_name_the_field(client: TestClient, body: dict[str, Any],
                                                 loc: list[Any], text: str) -> None:

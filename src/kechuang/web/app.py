@@ -236,6 +236,10 @@ def create_app(db: str | Path | None = None, limits: Limits | None = None,
         "end": ["body", "end"], "strategy": ["body", "strategy"], "rules": ["body", "rules"],
         "_default": ["body"]}
 
+    def param_fields(strategy: str) -> dict[str, list[str | int]]:
+        """The strategy's own parameters first: a message about `weights` is about them."""
+        return {k: ["body", "params", k] for k in STRATEGIES[strategy].model_fields}
+
     def check_codes(codes: list[str] | None) -> None:
         if codes and len(codes) > lim.max_codes:
             raise LimitError(422, "max_codes", f"{len(codes)} codes; the limit is "
@@ -269,10 +273,12 @@ def create_app(db: str | Path | None = None, limits: Limits | None = None,
         check_codes(req.codes)
         check_params(req.params)
 
+        fields = {**param_fields(req.strategy.value), **bt_fields}
+
         def run() -> dict[str, Any]:
             res = call(lambda: dash.run_backtest(req.strategy.value, req.codes, req.start,
                                                  req.end, req.params, req.rules, req.fill,
-                                                 store), bt_fields)
+                                                 store), fields)
             return dash.backtest_payload(res, store, figures=req.figures)
         out: dict[str, Any] = await run_limited(run, lim.max_run_seconds, "max_run_seconds")
         return json_response(out)
@@ -299,8 +305,9 @@ def create_app(db: str | Path | None = None, limits: Limits | None = None,
         if cells > lim.max_sweep_cells:
             raise LimitError(422, "max_sweep_cells", f"{cells} combinations x codes; the limit "
                              f"is max_sweep_cells={lim.max_sweep_cells}", ["body"])
-        fields: dict[str, list[str | int]] = {**bt_fields, "stat": ["body", "stat"],
-                  req.x.name: ["body", "x", "name"], req.y.name: ["body", "y", "name"]}
+        fields: dict[str, list[str | int]] = {
+            req.x.name: ["body", "x", "name"], req.y.name: ["body", "y", "name"],
+            **param_fields(req.strategy.value), **bt_fields, "stat": ["body", "stat"]}
 
         def run() -> dict[str, Any]:
             out: dict[str, Any] = call(lambda: dash.sweep_payload(
