@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-
 
 @pytest.fixture(scope="session")
 def web_app(bundled_store: Path):  # type: ignore[no-untyped-def]
