@@ -53,6 +53,8 @@ def test_board_report_page(client: TestClient) -> None:
     r = client.get("/board-report")
     assert r.status_code == 200
     assert "STAR Market board report as of" in r.text
+    assert re.findall(r'<script src="([^"]+)"', r.text) in ([], ["/static/plotly.min.js"])
+    assert len(r.content) < 2_000_000  # Plotly is not inlined
 
 
 def test_openapi_has_every_api_route_and_no_path_or_sql_parameter(client: TestClient) -> None:

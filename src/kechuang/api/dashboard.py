@@ -306,8 +306,18 @@ def board_report_html(as_of: Any = None, db: PathLike | None = None) -> str:
     from kechuang.reports import board as rb
 
     def load() -> str:
+        import inspect
+
+        from kechuang.reports.common import PLOTLY_JS_NAME
+
         d = as_of or board_as_of(db)
-        return str(rb.render_html(board.report_data(d, store_path(db))))
+        data = board.report_data(d, store_path(db))
+        if "plotly" not in inspect.signature(rb.render_html).parameters:
+            return str(rb.render_html(data))
+        # the dashboard serves Plotly itself: load it from there instead of inlining 4.8 MB
+        page = str(rb.render_html(data, plotly="beside"))
+        return page.replace(f'<script src="{PLOTLY_JS_NAME}">',
+                            '<script src="/static/plotly.min.js">')
     return cached("board_report", db, load, str(as_of))
 
 
