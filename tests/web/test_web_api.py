@@ -150,7 +150,11 @@ def test_backtest_dca_and_own_universe(client: TestClient) -> None:
     assert d["stats"]["contributed"] > 0 and d["codes"][0]["code"] == "588000"
     r = client.post("/api/backtest", json={"strategy": "core_satellite", "figures": False})
     assert r.status_code == 200, r.text
-    assert len(r.json()["codes"]) >= 3
+    d = r.json()
+    assert len(d["codes"]) >= 3
+    corr = d["correlation_table"]
+    assert len(corr) == len(d["codes"]) + 1 and corr[1][1] == "1.00"
+    assert any("518880" in h for h in corr[0])  # the gold leg
 
 
 @pytest.mark.parametrize("body,loc,text", [

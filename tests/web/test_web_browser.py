@@ -134,3 +134,21 @@ def test_sweep_form_switches_axes_with_the_strategy(browser: Any, live_server: s
     page.screenshot(path=str(SHOTS / "sweep_grid.png"), full_page=True)
     assert watch.errors == [] and watch.foreign == []
     page.close()
+
+
+def test_backtest_lab_core_satellite_shows_leg_correlations(browser: Any, live_server: str
+                                                            ) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(page, live_server)
+    page.goto(live_server + "/backtest")
+    page.wait_for_selector('body[data-ready="1"]', timeout=60_000)
+    page.select_option("#bt-strategy", "core_satellite")
+    assert page.input_value("#bt-codes") == ""  # the strategy brings its own ETFs
+    page.click("#bt-run")
+    page.wait_for_selector("#bt-corr table", timeout=30_000)
+    assert "518880" in page.inner_text("#bt-corr")
+    page.wait_for_selector("#fig-value .main-svg", timeout=30_000)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SHOTS / "backtest_core_satellite.png"), full_page=True)
+    assert watch.errors == [] and watch.foreign == []
+    page.close()

@@ -193,3 +193,15 @@ def test_demo_no_serve_writes_the_reports(tmp_path: Path, monkeypatch: pytest.Mo
     assert (tmp_path / "reports" / "plotly.min.js").exists()
     assert os.path.exists(tmp_path / "demo.duckdb")
     assert set(rep["stats"]["bt_dca_588000"]) >= {"total_return", "money_weighted_return"}
+
+
+def test_benchmark_line_starts_on_the_strategy_when_the_index_starts_later(
+        bundled_store: Path) -> None:
+    res = dash.run_backtest("core_satellite", None, db=bundled_store)
+    s = tearsheet.series(res, dash.benchmark(bundled_store))
+    bench = s["bench_growth"].dropna()
+    assert bench.index[0] > s["growth"].index[0]  # the ETFs' history is longer than STAR 50's
+    assert bench.iloc[0] == pytest.approx(s["growth"].loc[bench.index[0]])
+    official = dash.benchmark(bundled_store)
+    assert bench.iloc[-1] / bench.iloc[0] == pytest.approx(
+        official.loc[bench.index[-1]] / official.loc[bench.index[0]])

@@ -103,7 +103,7 @@ def strategies() -> dict[str, Any]:
     for name, cls in STRATEGIES.items():
         params = {}
         for k, f in cls.model_fields.items():
-            default = None if f.is_required() else f.default
+            default = None if f.is_required() else f.get_default(call_default_factory=True)
             params[k] = {"default": jsonable(default), "required": f.is_required(),
                          "type": getattr(f.annotation, "__name__", str(f.annotation))}
         doc = " ".join((cls.__doc__ or "").split())
@@ -133,6 +133,7 @@ def backtest_payload(res: Any, db: PathLike | None = None, figures: bool = True
     out = jsonable(res.summary())
     out["codes"] = [{"code": c, "name": nm.get(c, "")} for c in res.positions.columns]
     out["stats_table"] = tearsheet.stats_rows(res.stats)
+    out["correlation_table"] = tearsheet.correlation_rows(res, nm)
     if figures:
         out["figures"] = tearsheet.figures(res, benchmark(db), nm)  # built JSON-safe
     return out

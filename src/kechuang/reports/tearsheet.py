@@ -109,9 +109,10 @@ def series(res: Any, benchmark: pd.Series | None = None) -> dict[str, Any]:
                            "rolling_vol": vol, "bench_growth": None, "bench_vol": None}
     if benchmark is not None and benchmark.notna().sum() > 1:
         b = benchmark.reindex(eq.index).ffill()
-        first = growth.first_valid_index()
-        if first is not None and np.isfinite(b.loc[first]):
-            out["bench_growth"] = (b / b.loc[first]).where(growth.notna())
+        both = growth.notna() & b.notna()
+        if both.any():  # rebased to the strategy's value on the first session both exist
+            i = int(np.argmax(both.to_numpy()))
+            out["bench_growth"] = (b / b.iloc[i] * growth.iloc[i]).where(both)
         br = b.pct_change(fill_method=None)
         out["bench_vol"] = br.rolling(ROLLING_WINDOW, min_periods=ROLLING_WINDOW).std(ddof=1) \
             * np.sqrt(p)
@@ -192,6 +193,16 @@ def stats_rows(stats: Mapping[str, Any]) -> list[list[str]]:
     return rows
 
 
+def correlation_rows(res: Any, names: Mapping[str, str] | None = None) -> list[list[str]]:
+    """Header + rows of the legs' return correlation matrix (portfolio strategies with more
+    than one asset), or [] when the backtest has none."""
+    c = getattr(res, "correlation", None)
+    if c is None or len(c) < 2:
+        return []
+    head = ["", *[label(x, names) for x in c.columns]]
+    return [head] + [[label(i, names), *[fmt_num(v) for v in c.loc[i]]] for i in c.index]
+
+
 def build(res: Any, benchmark: pd.Series | None = None,
           names: Mapping[str, str] | None = None, title: str | None = None) -> Report:
     """The tearsheet as a Report (HTML with Plotly charts, PNGs via matplotlib)."""
@@ -210,6 +221,10 @@ def build(res: Any, benchmark: pd.Series | None = None,
     rep.charts({"fees": figs["fees"], "blocked": figs["blocked"]})
     rep.heading("Statistics")
     rep.html(table_html(["statistic", "value"], stats_rows(res.stats), numeric=[False, True]))
+    corr = correlation_rows(res, names)
+    if corr:
+        rep.heading("Correlation of the legs' daily returns")
+        rep.html(table_html(corr[0], corr[1:], numeric=[False] + [True] * (len(corr[0]) - 1)))
     if not res.orders.empty:
         rep.heading("Last orders")
         o = res.orders.tail(15)

@@ -90,7 +90,7 @@ _BODIES = {
 <div class="chart" id="fig-monthly"></div>
 <div class="grid"><div class="chart" id="fig-fees"></div><div class="chart" id="fig-blocked">
 </div></div>
-<h2>Statistics</h2><div id="bt-stats"></div></div>""",
+<h2>Statistics</h2><div id="bt-stats"></div><div id="bt-corr"></div></div>""",
     "sweep": """
 <h1>Parameter sweep 参数扫描</h1>
 <form class="f" id="sw-form"><label>strategy<select name="strategy" id="sw-strategy"></select>

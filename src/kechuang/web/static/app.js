@@ -208,6 +208,9 @@ async function backtestPage() {
       if (!d.figures.monthly) $("fig-monthly").style.display = "none";
       plotAll(d.figures);
       $("bt-stats").innerHTML = table(["statistic", "value"], d.stats_table, [false, true]);
+      const c = d.correlation_table;
+      $("bt-corr").innerHTML = c.length ? "<h2>Correlation of the legs' daily returns</h2>"
+        + table(c[0], c.slice(1), c[0].map((_, i) => i > 0)) : "";
     } catch (e) { showError("bt-err", e); }
     $("bt-busy").textContent = "";
   });
