@@ -17,7 +17,12 @@ data loading included) belongs to that measurement alone:
   on a local Ray instance with 1 CPU, then 2 CPUs (one numba thread per task). Results checked
   equal across the four (SHA-256 of final values and fill counts). For Ray the timed call
   includes shipping the arrays into the object store; the driver's peak RSS and the largest
-  worker peak RSS are both reported (worker RSS counts the object-store pages it maps).
+  worker peak RSS are both reported. RSS counts the shared object-store pages a process has
+  touched (every call puts a new copy, so it adds up over calls); the private memory of the
+  driver and of each worker after the runs is reported beside it.
+
+The machine is shared (2 cores, other jobs running): each measurement records the 1-minute
+load average at its start and end.
 
 Protocol as for the other workloads: setup untimed, one warm-up, then at least 3 timed calls
 until 1 s has elapsed, median reported. Sizes can be limited with W8_SIZES=1x,10x; the Parquet
@@ -73,6 +78,18 @@ def _digest(*arrays: np.ndarray) -> str:
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _private_mb() -> float:
+    """Current private (unshared) memory: RSS without shared pages such as Ray's object
+    store mappings (Linux /proc/self/smaps_rollup); NaN elsewhere."""
+    try:
+        text = Path("/proc/self/smaps_rollup").read_text()
+    except OSError:
+        return float("nan")
+    kb = sum(int(line.split()[1]) for line in text.splitlines()
+             if line.startswith(("Private_Clean:", "Private_Dirty:")))
+    return kb / 1024
 
 
 # ------------------------------------------------------------------------------------------
@@ -163,13 +180,15 @@ def _child_sweep(folder: Path, backend: str, workers: int) -> dict[str, Any]:
     if backend == "ray":
         import ray
 
-        def rss() -> tuple[int, float]:
-            return os.getpid(), _peak_mb()
+        def rss() -> tuple[int, float, float]:
+            return os.getpid(), _peak_mb(), _private_mb()
 
         probe = ray.remote(num_cpus=1)(rss)
-        seen = dict(ray.get([probe.remote() for _ in range(8 * workers)]))
-        extra["worker_peak_rss_mb_max"] = round(max(seen.values()), 1)
+        seen = {p: (a, b) for p, a, b in ray.get([probe.remote() for _ in range(8 * workers)])}
+        extra["worker_peak_rss_mb_max"] = round(max(a for a, _ in seen.values()), 1)
+        extra["worker_private_mb_max_after"] = round(max(b for _, b in seen.values()), 1)
         extra["workers_seen"] = len(seen)
+        extra["driver_private_mb_after"] = round(_private_mb(), 1)
         ray.shutdown()
     n_bt = st.shape[0] * st.shape[1]
     return t | extra | {
@@ -181,12 +200,14 @@ def _child_sweep(folder: Path, backend: str, workers: int) -> dict[str, Any]:
 
 def child(argv: list[str]) -> None:
     task, folder = argv[0], Path(argv[1])
+    load0 = os.getloadavg()[0]
     if task == "gen":
         out = _child_gen(folder, int(argv[2]), int(argv[3]))
     elif task == "breadth":
         out = _child_breadth(folder, argv[2])
     else:
         out = _child_sweep(folder, argv[2], int(argv[3]))
+    out["loadavg_1m_start_end"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
     print("W8RESULT " + json.dumps(out))
 
 
