@@ -6,8 +6,10 @@ Two shapes (docs/architecture.md, "Backtest semantics"):
   ``[offsets[k], offsets[k+1])`` of flat arrays, so every column runs over its own bars (missing
   dates are skipped, never forward-filled). Strategy logic that depends on the account state
   (MA crossover, grid) runs inside the kernel, so a sweep never materialises (bars x
-  combinations) frames: ``ma_sweep`` / ``grid_sweep`` run (column, combination) tasks in
-  parallel with ``prange`` and keep only a row of statistics per task.
+  combinations) frames: ``sweep_run`` runs the columns in parallel with ``prange``, each
+  column's combinations in turn, and keeps only a row of statistics per backtest. For MA
+  crossovers the crossing flags of a column are computed in one vectorisable pass and flat
+  stretches are skipped to the next upward crossing.
 - one portfolio with shared cash over many assets (``portfolio_run``): target weights on
   rebalance sessions (with an optional drift band), fixed-value buys (DCA), cash inflows and a
   per-session interest rate on cash.
@@ -152,6 +154,22 @@ def size_sell(desired: int, pos: int, sellable: int, min_lot: int, step: int
 # --------------------------------------------------------------------------------------------
 
 @njit(cache=True)
+def ma_flags(csum: np.ndarray, base: int, n: int, fast: int, slow: int, f_up: np.ndarray,
+             f_dn: np.ndarray) -> None:
+    """For bars j >= max(fast, slow) - 1 of a column whose prefix sums start at csum[base]:
+    f_up[j] = fast SMA above slow SMA beyond the relative tolerance (decision 8), f_dn[j] the
+    mirror. Compared without dividing: sum_f x slow vs sum_s x fast, the same test scaled by
+    fast x slow."""
+    for j in range(max(fast, slow) - 1, n):
+        ci = base + j + 1
+        a = (csum[ci] - csum[ci - fast]) * slow
+        b = (csum[ci] - csum[ci - slow]) * fast
+        eps = TOL * max(abs(a), abs(b))
+        f_up[j] = a - b > eps
+        f_dn[j] = b - a > eps
+
+
+@njit(cache=True)
 def _column(kind: int, p0: float, p1: float, p2: float,
             sig: np.ndarray, csum: np.ndarray, coff: int, close: np.ndarray,
             open_: np.ndarray, sess: np.ndarray,
@@ -161,9 +179,11 @@ def _column(kind: int, p0: float, p1: float, p2: float,
             lo: int, hi: int, record: bool,
             o_equity: np.ndarray, o_cash: np.ndarray, o_pos: np.ndarray, o_side: np.ndarray,
             o_req: np.ndarray, o_fill: np.ndarray, o_price: np.ndarray, o_fees: np.ndarray,
-            o_reason: np.ndarray, o_corp: np.ndarray, stats: np.ndarray) -> None:
+            o_reason: np.ndarray, o_corp: np.ndarray, stats: np.ndarray,
+            f_up: np.ndarray, f_dn: np.ndarray) -> None:
     """One account over bars [lo, hi). kind 0 = MA crossover (p0 fast, p1 slow; long-only,
-    all-in), kind 1 = grid (p0 band, p1 unit shares, p2 maximum units)."""
+    all-in), kind 1 = grid (p0 band, p1 unit shares, p2 maximum units). f_up / f_dn are
+    scratch arrays of at least hi - lo flags (MA: fast above / below slow per bar)."""
     fast = int(p0)
     slow = int(p1)
     cash = init_cash
@@ -171,8 +191,6 @@ def _column(kind: int, p0: float, p1: float, p2: float,
     bought_sess = -1
     bought_qty = 0
     wmax = max(fast, slow)
-    was_up = False
-    was_dn = False
     ref = np.nan
     pending = 0  # next-open order side: 1 buy, -1 sell
     buf = np.zeros(5)
@@ -193,16 +211,36 @@ def _column(kind: int, p0: float, p1: float, p2: float,
     nb = 0
     first = lo
     if kind == 0:
-        # before both SMAs exist the account is flat cash: no signal, no return
-        first = min(hi, lo + wmax - 1)
+        # the crossing flags of the whole column in one branch-free pass (vectorised)
+        ma_flags(csum, coff + lo, hi - lo, fast, slow, f_up, f_dn)
+        # before a crossing can be seen the account is flat cash: no signal, no return
+        first = min(hi, lo + wmax)
         if record:
             for i in range(lo, first):
                 o_equity[i] = cash
                 o_cash[i] = cash
                 o_pos[i] = 0
         nb = max(first - lo - 1, 0)
-    for i in range(first, hi):
+    i = first - 1
+    while i < hi - 1:
+        i += 1
         j = i - lo
+        if kind == 0 and pos == 0 and pending == 0:
+            # flat with nothing pending: jump to the next upward crossing (equity is cash,
+            # every skipped return is 0)
+            i0 = i
+            while i < hi and not (f_up[j] and not f_up[j - 1]):
+                i += 1
+                j += 1
+            nb += i - i0
+            if record:
+                for k in range(i0, i):
+                    o_equity[k] = cash
+                    o_cash[k] = cash
+                    o_pos[k] = 0
+            if i >= hi:
+                break
+            nb -= 1  # bar i itself is counted below
         # corporate actions on a held position, before trading (decision 2)
         if pos > 0 and (div_cash[i] != 0.0 or bonus[i] != 0.0):
             add = 0.0
@@ -222,23 +260,10 @@ def _column(kind: int, p0: float, p1: float, p2: float,
         want = 0  # 1 buy, -1 sell
         qty = 0
         if kind == 0:
-            # rolling sums from the column's prefix sums: no loop-carried chain per bar
-            ci = i + coff + 1
-            # compare the SMAs without dividing: fast SMA > slow SMA (within the relative
-            # tolerance) <=> sum_f x slow > sum_s x fast, the same test scaled by fast x slow
-            if j >= wmax - 1:
-                a_ = (csum[ci] - csum[ci - fast]) * slow
-                b_ = (csum[ci] - csum[ci - slow]) * fast
-                eps = TOL * max(abs(a_), abs(b_))
-                up = a_ - b_ > eps
-                dn = b_ - a_ > eps
-                if j >= wmax:
-                    if (not was_up) and up:
-                        want = 1
-                    elif (not was_dn) and dn:
-                        want = -1
-                was_up = up
-                was_dn = dn
+            if f_up[j] and not f_up[j - 1]:
+                want = 1
+            elif f_dn[j] and not f_dn[j - 1]:
+                want = -1
         else:
             if j == 0:
                 ref = sig[i]
@@ -409,10 +434,14 @@ def columns_run(kind: int, params: np.ndarray, sig: np.ndarray, close: np.ndarra
     stats = np.zeros((ncol, N_STATS))
     csum = prefix_sums(sig, offsets) if kind == 0 else np.zeros(1)  # only MA uses it
     for c in prange(ncol):
+        m = offsets[c + 1] - offsets[c]
+        f_up = np.zeros(m, dtype=np.bool_)
+        f_dn = np.zeros(m, dtype=np.bool_)
         _column(kind, params[0], params[1], params[2], sig, csum, c, close, open_, sess, lim_up,
                 lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate, comm_min, min_lot, step,
                 t1, init_cash, next_open, offsets[c], offsets[c + 1], True, o_equity, o_cash,
-                o_pos, o_side, o_req, o_fill, o_price, o_fees, o_reason, o_corp, stats[c])
+                o_pos, o_side, o_req, o_fill, o_price, o_fees, o_reason, o_corp, stats[c],
+                f_up, f_dn)
     return (o_equity, o_cash, o_pos, o_side, o_req, o_fill, o_price, o_fees, o_reason, o_corp,
             stats)
 
@@ -424,7 +453,7 @@ def sweep_run(kind: int, grid: np.ndarray, sig: np.ndarray, close: np.ndarray,
               fee_rates: np.ndarray, stamp_on: bool, comm_rate: float, comm_min: float,
               min_lot: int, step: int, t1: int, init_cash: float, next_open: bool
               ) -> np.ndarray:
-    """Every (combination, column) task in parallel; returns statistics
+    """Every (combination, column) backtest, columns in parallel; returns statistics
     (n_combinations x n_columns x N_STATS). Nothing of size bars x combinations is built."""
     ncol = offsets.shape[0] - 1
     ncomb = grid.shape[0]
@@ -434,13 +463,17 @@ def sweep_run(kind: int, grid: np.ndarray, sig: np.ndarray, close: np.ndarray,
     d8 = np.zeros(0, dtype=np.int8)
     d2 = np.zeros((0, 5))
     csum = prefix_sums(sig, offsets) if kind == 0 else np.zeros(1)  # only MA uses it
-    for t in prange(ncomb * ncol):
-        c = t // ncomb  # column-major: consecutive tasks reuse one column's bars in cache
-        k = t - c * ncomb
-        _column(kind, grid[k, 0], grid[k, 1], grid[k, 2], sig, csum, c, close, open_, sess,
-                lim_up, lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate, comm_min, min_lot,
-                step, t1, init_cash, next_open, offsets[c], offsets[c + 1], False, d1, d1, di,
-                d8, di, di, d1, d2, d8, d1, out[k, c])
+    for c in prange(ncol):
+        # one column per task, its combinations in turn: the column's bars and the scratch
+        # flags stay in cache
+        m = offsets[c + 1] - offsets[c]
+        f_up = np.zeros(m, dtype=np.bool_)
+        f_dn = np.zeros(m, dtype=np.bool_)
+        for k in range(ncomb):
+            _column(kind, grid[k, 0], grid[k, 1], grid[k, 2], sig, csum, c, close, open_, sess,
+                    lim_up, lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate, comm_min,
+                    min_lot, step, t1, init_cash, next_open, offsets[c], offsets[c + 1], False,
+                    d1, d1, di, d8, di, di, d1, d2, d8, d1, out[k, c], f_up, f_dn)
     return out
 
 
