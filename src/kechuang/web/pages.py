@@ -108,9 +108,10 @@ _BODIES = {
 <div class="chart" id="fig-sweep"></div>""",
     "screen": """
 <h1>Company screens 筛选</h1>
-<p class="meta">The bundled statements end with FY2020 and the share counts on 2022-01-14, so
-the form starts at 2021-06-30; later dates say "insufficient data" where the data stop.</p>
-<form class="f" id="sc-form"><label>as of<input type="date" name="as_of" value="2021-06-30">
+<p class="meta">A screen uses the fiscal year whose annual report is due by the date. The
+bundled statements are the early companies' FY2016-2019 figures and the share counts end on
+2022-01-14, so the form starts at 2020-12-31; elsewhere the screens say "insufficient data".</p>
+<form class="f" id="sc-form"><label>as of<input type="date" name="as_of" value="2020-12-31">
 </label>
 <label>codes (optional)<input name="codes" size="24"></label>
 <button type="submit">Screen</button><span class="busy" id="sc-busy"></span></form>
