@@ -172,7 +172,7 @@ def test_cli_report_errors_are_one_line(bundled_store: Path, tmp_path: Path) -> 
 def test_serve_defaults_to_localhost_8050() -> None:
     r = _cli(["serve", "--help"])
     assert r.exit_code == 0
-    assert "127.0.0.1" in r.output and "8050" in r.output
+    assert "127.0.0.1" in r.output and "8050" in r.output and "--workers" in r.output
 
 
 def test_demo_no_serve_writes_the_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch

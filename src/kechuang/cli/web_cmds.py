@@ -18,25 +18,37 @@ OUT_OPTION = typer.Option(Path("reports"), "--out", help="Output folder.")
 PNG_OPTION = typer.Option(True, "--png/--no-png", help="Also write PNG charts (matplotlib).")
 
 
-def serve_store(db: Path | None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-    """Start the dashboard over the store `db` (blocks until interrupted)."""
+def serve_store(db: Path | None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+                workers: int = 1) -> None:
+    """Start the dashboard over the store `db` (blocks until interrupted). With several
+    workers, each is a process with its own app over the same read-only store."""
+    import os
+
     import uvicorn
 
+    from kechuang.api.dashboard import store_path
     from kechuang.web.app import create_app
 
-    app = create_app(db)
-    typer.echo(f"dashboard: http://{host}:{port}/  (store {app.state.db}; Ctrl+C stops it)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    store = store_path(db)
+    typer.echo(f"dashboard: http://{host}:{port}/  (store {store}; Ctrl+C stops it)")
+    if workers > 1:
+        os.environ["KECHUANG_DB"] = str(store)
+        uvicorn.run("kechuang.web.app:app_from_env", factory=True, workers=workers, host=host,
+                    port=port, log_level="warning")
+        return
+    uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
 
 
 def serve(
     host: str = typer.Option(DEFAULT_HOST, "--host", help="Address to bind (default: local "
                              "only)."),
     port: int = typer.Option(DEFAULT_PORT, "--port", min=1, max=65535, help="TCP port."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Worker processes (backtests are CPU-bound)."),
     db: Path | None = DB_OPTION,
 ) -> None:
     """Start the web dashboard (JSON API under /api/, pages with charts)."""
-    serve_store(db, host, port)
+    serve_store(db, host, port, workers)
 
 
 def _write_one(rep: Any, out: Path, stem: str, png: bool, json_out: bool) -> None:

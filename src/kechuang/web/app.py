@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import re
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -421,6 +422,11 @@ def create_app(db: str | Path | None = None, limits: Limits | None = None,
         return Response(status_code=204)
 
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app over $KECHUANG_DB: the factory each uvicorn worker process calls."""
+    return create_app(os.environ.get("KECHUANG_DB"))
 
 
 def json_response(obj: Any) -> Response:
