@@ -180,3 +180,13 @@ def test_money_weighted_return_is_the_irr() -> None:
     npv = -1000 / (1 + irr) ** years[0] - 1000 / (1 + irr) ** years[1] \
         + 2310 / (1 + irr) ** years[2]
     assert abs(npv) < 1e-6 and irr == pytest.approx(0.1, abs=0.002)
+
+
+def test_sweep_of_an_allocation_strategy(bundled_store: Path) -> None:
+    table = kc.sweep("dca", {"amount": [1000.0, 3000.0]}, ["588000"], "2021-01-01",
+                     "2023-12-29", db=bundled_store)
+    assert list(table["amount"]) == [1000.0, 3000.0]
+    assert table.loc[1, "contributed"] == pytest.approx(3 * table.loc[0, "contributed"])
+    single = kc.backtest("dca", ["588000"], "2021-01-01", "2023-12-29", amount=3000.0,
+                         db=bundled_store)
+    assert table.loc[1, "final_value"] == pytest.approx(single.stats["final_value"])
