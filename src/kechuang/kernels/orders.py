@@ -241,6 +241,31 @@ def _column(kind: int, p0: float, p1: float, p2: float,
             if i >= hi:
                 break
             nb -= 1  # bar i itself is counted below
+        elif kind == 0 and pos > 0 and not record and not next_open:
+            # holding, fills at the close: the bars before the next exit signal or corporate
+            # action cannot trade, so they only update the statistics (same operations, same
+            # order as the full body below)
+            while i < hi:
+                j = i - lo
+                if div_cash[i] != 0.0 or bonus[i] != 0.0 or (f_dn[j] and not f_dn[j - 1]):
+                    break
+                eq = cash + pos * close[i]
+                nb += 1
+                if eq != prev_eq:
+                    r = eq / prev_eq - 1.0
+                    q = min(r, 0.0)
+                    sum_r += r
+                    sum_r2 += r * r
+                    sum_neg += q * q
+                n_exposed += 1
+                if eq > peak:
+                    peak = eq
+                elif eq < peak * (1.0 - max_dd):
+                    max_dd = 1.0 - eq / peak
+                prev_eq = eq
+                i += 1
+            if i >= hi:
+                break
         # corporate actions on a held position, before trading (decision 2)
         if pos > 0 and (div_cash[i] != 0.0 or bonus[i] != 0.0):
             add = 0.0
