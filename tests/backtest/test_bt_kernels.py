@@ -132,8 +132,15 @@ def test_grid_column_matches_twin(seed: int, n: int, star: bool, next_open: bool
     check_invariants(out, m, star, int(star), next_open)
 
 
-def test_sweep_equals_single_runs() -> None:
-    """The parallel sweep gives each (combination, column) the statistics of a single run."""
+@pytest.mark.parametrize(("kind", "grid"), [
+    (0, [[f, s, 0.0] for f in (3, 5, 8) for s in (10, 20)]),
+    (1, [[b, u, m] for b in (0.01, 0.03) for u in (200, 300) for m in (2, 5)]),
+])
+@pytest.mark.parametrize("star", [True, False])
+def test_sweep_equals_single_runs(kind: int, grid: list, star: bool) -> None:
+    """The parallel sweep (no per-bar records, fast paths for bars that cannot trade) gives
+    each (combination, column) the statistics of a recorded single run, corporate actions
+    included."""
     ms = [market(s, 120 + 10 * s, True) for s in range(3)]
     close = np.concatenate([m["close"] for m in ms])
     open_ = np.concatenate([m["open"] for m in ms])
@@ -142,18 +149,24 @@ def test_sweep_equals_single_runs() -> None:
     offsets = np.cumsum([0] + [len(m["close"]) for m in ms]).astype(np.int64)
     sess = np.concatenate([np.arange(len(m["close"])) for m in ms]).astype(np.int64)
     n = len(close)
-    z = np.zeros(n)
-    rates = fee_table(200, True)
-    grid = np.array([[f, s, 0.0] for f in (3, 5, 8) for s in (10, 20)], dtype=np.float64)
-    args = (close, close, open_, sess, offsets, up, dn, z, z, rates, True, 0.00025, 5.0, 200, 1,
-            1, 300_000.0, False)
-    swept = ko.sweep_run(0, grid, *args)
-    for k in range(len(grid)):
-        single = ko.columns_run(0, grid[k], *args)
+    rng = np.random.default_rng(11)
+    div = np.where(rng.random(n) < 0.03, 0.2, 0.0)
+    bonus = np.where(rng.random(n) < 0.01, 0.4, 0.0)
+    if not star:
+        up = dn = np.full(n, np.nan)
+    rates = fee_table(200, star)
+    g = np.array(grid, dtype=np.float64)
+    args = (close, close, open_, sess, offsets, up, dn, div, bonus, rates, True,
+            0.00025 if star else 0.0, 5.0 if star else 0.0, 200 if star else 1, 1, int(star),
+            300_000.0, False)
+    swept = ko.sweep_run(kind, g, *args)
+    for k in range(len(g)):
+        single = ko.columns_run(kind, g[k], *args)
         np.testing.assert_allclose(swept[k], single[-1], rtol=1e-12)
         for c in range(3):
-            _lo, hi = offsets[c], offsets[c + 1]
+            hi = offsets[c + 1]
             assert swept[k, c, 0] == pytest.approx(single[0][hi - 1])
+    assert swept[..., 1].sum() > 0
 
 
 @SETTINGS

@@ -266,6 +266,35 @@ def _column(kind: int, p0: float, p1: float, p2: float,
                 i += 1
             if i >= hi:
                 break
+        elif kind == 1 and j > 0 and not record and not next_open:
+            # grid, fills at the close: bars where neither threshold is reached and no
+            # corporate action falls only update the statistics
+            max_pos = int(p2) * int(p1)
+            while i < hi:
+                x = sig[i]
+                if (pos > 0 and (div_cash[i] != 0.0 or bonus[i] != 0.0)) or \
+                        (x <= ref * (1.0 - p0) * (1.0 + TOL) and pos < max_pos) or \
+                        (x * (1.0 + TOL) >= ref * (1.0 + p0) and pos > 0):
+                    break
+                eq = cash + pos * close[i]
+                nb += 1
+                if eq != prev_eq:
+                    r = eq / prev_eq - 1.0
+                    q = min(r, 0.0)
+                    sum_r += r
+                    sum_r2 += r * r
+                    sum_neg += q * q
+                if pos > 0:
+                    n_exposed += 1
+                if eq > peak:
+                    peak = eq
+                elif eq < peak * (1.0 - max_dd):
+                    max_dd = 1.0 - eq / peak
+                prev_eq = eq
+                i += 1
+            if i >= hi:
+                break
+            j = i - lo
         # corporate actions on a held position, before trading (decision 2)
         if pos > 0 and (div_cash[i] != 0.0 or bonus[i] != 0.0):
             add = 0.0
