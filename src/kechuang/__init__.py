@@ -21,6 +21,7 @@ _LAZY = {
     "StarError": "kechuang.core.errors",
     "backtest": "kechuang.api.backtest",
     "sweep": "kechuang.api.backtest",
+    "breadth_parquet": "kechuang.api.scale",
     "index": "kechuang.api.index",
     "breadth": "kechuang.api.index",
     "attribution": "kechuang.api.index",
