@@ -3,10 +3,15 @@ and treated as read-only by tests; tests that write get their own copy."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+# A local Ray instance started by the tests talks over loopback only (by default Ray binds its
+# services to the machine's network address). Read by Ray when it is first imported.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 
 @pytest.fixture(scope="session")

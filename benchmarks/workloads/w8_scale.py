@@ -166,6 +166,7 @@ def _child_sweep(folder: Path, backend: str, workers: int) -> dict[str, Any]:
         def fn() -> np.ndarray:
             return local.sweep_chunk(0, grid, arrays, CASH, False)
     else:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # loopback only
         import ray
 
         from kechuang.engines import sweep_ray

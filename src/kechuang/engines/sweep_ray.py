@@ -18,6 +18,8 @@ and numpy installed (or a ``runtime_env`` that provides them)."""
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +33,11 @@ from kechuang.rules.fees import Commission
 INSTALL_HINT = "the Ray backend needs the ray extra: pip install 'kechuang[ray]'"
 
 
-def _ray() -> Any:
+def _ray(local: bool = False) -> Any:
+    if local and "ray" not in sys.modules:
+        # A new single-machine instance keeps its services on loopback instead of the
+        # machine's network address; Ray reads this when it is first imported.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError:
@@ -68,8 +74,8 @@ def connect(address: str | None = None, runtime_env: dict[str, Any] | None = Non
     None, Ray's own default: the cluster in RAY_ADDRESS or one started on this machine with
     `ray start`, else a new local instance. Returns True when this call initialised Ray (the
     caller then shuts it down); an already initialised Ray is used as it is."""
-    ray = _ray()
-    if address and address != "auto":
+    ray = _ray(local=address in (None, "local") and not os.environ.get("RAY_ADDRESS"))
+    if address and address not in ("auto", "local"):
         _reachable(address)
     if ray.is_initialized():
         return False
