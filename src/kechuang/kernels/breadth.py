@@ -154,6 +154,33 @@ def mcclellan(adv: np.ndarray, dec: np.ndarray, ratio_adjusted: bool
     return net, osc, summ
 
 
+@njit(cache=True, inline="always")
+def count_w4_row(out: np.ndarray, d: int, k: int, x: float, p: float, s20: float,
+                 s60: float) -> None:
+    """Add one stock-day to the W4 counts of date row `d`: k = own bars before today, x = close,
+    p = previous own close (used when k >= 1), s20/s60 = running sums including today."""
+    if k >= 1:
+        out[d, 0] += 1
+        if x > p:
+            out[d, 1] += 1
+        elif x < p:
+            out[d, 2] += 1
+        else:
+            out[d, 3] += 1
+        if x >= p * 1.2 - 0.005:
+            out[d, 4] += 1
+        if x <= p * 0.8 + 0.005:
+            out[d, 5] += 1
+    if k >= 19:
+        out[d, 6] += 1
+        if x - s20 / 20.0 > REL_TOL * abs(s20 / 20.0):
+            out[d, 7] += 1
+    if k >= 59:
+        out[d, 8] += 1
+        if x - s60 / 60.0 > REL_TOL * abs(s60 / 60.0):
+            out[d, 9] += 1
+
+
 @njit(cache=True)
 def simple_breadth_long(code_idx: np.ndarray, date_idx: np.ndarray, close: np.ndarray,
                         n_dates: int) -> np.ndarray:
@@ -185,26 +212,7 @@ def simple_breadth_long(code_idx: np.ndarray, date_idx: np.ndarray, close: np.nd
                 s20 -= close[i - 20]
             if k >= 60:
                 s60 -= close[i - 60]
-            if k >= 1:
-                p = close[i - 1]
-                out[d, 0] += 1
-                if x > p:
-                    out[d, 1] += 1
-                elif x < p:
-                    out[d, 2] += 1
-                else:
-                    out[d, 3] += 1
-                if x >= p * 1.2 - 0.005:
-                    out[d, 4] += 1
-                if x <= p * 0.8 + 0.005:
-                    out[d, 5] += 1
-            if k >= 19:
-                out[d, 6] += 1
-                if x - s20 / 20.0 > REL_TOL * abs(s20 / 20.0):
-                    out[d, 7] += 1
-            if k >= 59:
-                out[d, 8] += 1
-                if x - s60 / 60.0 > REL_TOL * abs(s60 / 60.0):
-                    out[d, 9] += 1
+            p = close[i - 1] if k >= 1 else 0.0
+            count_w4_row(out, d, k, x, p, s20, s60)
         start = end
     return out

@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from kechuang.kernels.breadth import count_w4_row
+
 WINDOW = 60  # longest window kept per stock (MA60)
-REL_TOL = 1e-9  # "above the MA" by more than 1e-9 relative (architecture decision 8)
 
 
 def new_state(n_codes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -43,27 +44,8 @@ def breadth_chunk(code_idx: np.ndarray, date_idx: np.ndarray, close: np.ndarray,
             s20 -= ring[c, (k - 20) % WINDOW]
         if k >= 60:
             s60 -= ring[c, (k - 60) % WINDOW]
-        if k >= 1:
-            p = ring[c, (k - 1) % WINDOW]
-            out[d, 0] += 1
-            if x > p:
-                out[d, 1] += 1
-            elif x < p:
-                out[d, 2] += 1
-            else:
-                out[d, 3] += 1
-            if x >= p * 1.2 - 0.005:
-                out[d, 4] += 1
-            if x <= p * 0.8 + 0.005:
-                out[d, 5] += 1
-        if k >= 19:
-            out[d, 6] += 1
-            if x - s20 / 20.0 > REL_TOL * abs(s20 / 20.0):
-                out[d, 7] += 1
-        if k >= 59:
-            out[d, 8] += 1
-            if x - s60 / 60.0 > REL_TOL * abs(s60 / 60.0):
-                out[d, 9] += 1
+        p = ring[c, (k - 1) % WINDOW] if k >= 1 else 0.0
+        count_w4_row(out, d, k, x, p, s20, s60)
         ring[c, k % WINDOW] = x
         sums[c, 0] = s20
         sums[c, 1] = s60
