@@ -135,20 +135,22 @@ def run_arrays(kind: int, grid: np.ndarray, arrays: dict[str, Any], init_cash: f
         chunk = max(1, math.ceil(n / (4 * max(1, cpus // cpus_per_task))))
     task = ray.remote(num_cpus=cpus_per_task, max_retries=2)(_chunk_task)
     ref = ray.put(arrays)  # once; every task gets the same object
-    bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
-    pending = {task.remote(kind, grid[lo:hi], ref, init_cash, next_open, cpus_per_task):
-               (lo, hi) for lo, hi in bounds}
-    parts: dict[int, np.ndarray] = {}
+    # Chunks take every n_chunks-th combination rather than a contiguous run: neighbouring
+    # combinations cost alike (e.g. short MA windows cross often), so strided chunks even out
+    # the work per task and the workers finish together.
+    n_chunks = math.ceil(n / chunk)
+    members = [np.arange(j, n, n_chunks) for j in range(n_chunks)]
+    pending = {task.remote(kind, grid[idx], ref, init_cash, next_open, cpus_per_task): idx
+               for idx in members}
+    out = np.zeros((n, len(arrays["offsets"]) - 1, len(local.ko.STAT_FIELDS)))
     done = 0
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
         for r in ready:
-            lo, hi = pending.pop(r)
-            parts[lo] = ray.get(r)
-            done += hi - lo
+            idx = pending.pop(r)
+            out[idx] = ray.get(r)
+            done += len(idx)
             if progress:
                 progress(done, n)
     del ref
-    if not parts:
-        return np.zeros((0, len(arrays["offsets"]) - 1, len(local.ko.STAT_FIELDS)))
-    return np.concatenate([parts[lo] for lo, _ in bounds], axis=0)
+    return out
