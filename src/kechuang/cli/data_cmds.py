@@ -28,7 +28,8 @@ def ingest(
     path: Path | None = typer.Argument(None, help="CSV, CSV.gz or Parquet file to ingest."),
     bundled: bool = typer.Option(False, "--bundled", help="Ingest all bundled sample data."),
     kind: str | None = typer.Option(None, "--kind", help="bars, securities, shares, "
-                                    "adjustments or index_levels (default: from the header)."),
+                                    "adjustments, index_levels, financials or bonds (default: "
+                                    "guessed from the header)."),
     db: Path | None = DB_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
