@@ -19,15 +19,9 @@ bonds_app = typer.Typer(name="bonds", help="Sci-tech bond statistics and ingest.
 
 
 def _print_section(sec: Any) -> None:
-    from kechuang.analytics.figures import fmt_value
+    from kechuang.reports.board import figure_rows
 
-    rows = []
-    for f in sec.figures:
-        if isinstance(f.value, list):
-            continue
-        unit = f.unit if f.unit and f.unit != "%" and not isinstance(f.value, dict) else ""
-        rows.append([f.label, f"{fmt_value(f.value, f.unit)} {unit}".strip(), f.as_of,
-                     f.dataset, f.note])
+    rows = figure_rows(sec)
     if rows:
         print_table(sec.title, ["figure", "value", "as of", "dataset", "note"], rows)
     for f in sec.figures:

@@ -98,7 +98,9 @@ def _md_table(cols: list[str], rows: list[list[Any]]) -> list[str]:
     return [*out, ""]
 
 
-def _fig_rows(sec: Section) -> list[list[Any]]:
+def figure_rows(sec: Section) -> list[list[Any]]:
+    """Scalar figures of a section as table rows (figure, value with unit, as of, dataset,
+    note); list-valued figures are tables of their own."""
     rows = []
     for f in sec.figures:
         if isinstance(f.value, list):
@@ -128,7 +130,7 @@ def render_markdown(data: dict[str, Any]) -> str:
                        [list(h) for h in headline(data)])
     for sec in _sections(data):
         lines += [f"## {sec.title}", ""]
-        rows = _fig_rows(sec)
+        rows = figure_rows(sec)
         if rows:
             lines += _md_table(["figure", "value", "as of", "dataset", "note"], rows)
         if not sec.figures:
@@ -241,7 +243,7 @@ def render_html(data: dict[str, Any], plotly: str = "inline") -> str:
     parts += [f"<div id='fig-{k}' style='height:320px;margin:8px 0'></div>" for k in figs]
     for sec in _sections(data):
         parts.append(f"<h2>{_h(sec.title)}</h2>")
-        rows = _fig_rows(sec)
+        rows = figure_rows(sec)
         if rows:
             parts.append(_html_table(["figure", "value", "as of", "dataset", "note"], rows))
         if not sec.figures:
