@@ -160,6 +160,9 @@ def test_sweep_equals_single_runs(kind: int, grid: list, star: bool) -> None:
             0.00025 if star else 0.0, 5.0 if star else 0.0, 200 if star else 1, 1, int(star),
             300_000.0, False)
     swept = ko.sweep_run(kind, g, *args)
+    # grouping columns into balanced runs for the threads changes no result
+    for n_groups in (1, 2, 5):
+        np.testing.assert_array_equal(ko.sweep_run(kind, g, *args, n_groups), swept)
     for k in range(len(g)):
         single = ko.columns_run(kind, g[k], *args)
         np.testing.assert_allclose(swept[k], single[-1], rtol=1e-12)
@@ -220,3 +223,20 @@ def test_portfolio_matches_twin(seed: int, T: int, A: int, star: bool, dca: bool
     if star:
         assert not ((fill > 0) & (close >= up - 1e-9)).any()
         assert not ((fill < 0) & (close <= dn + 1e-9)).any()
+
+
+@SETTINGS
+@given(lens=st.lists(st.integers(0, 50), min_size=0, max_size=12), n=st.integers(1, 6))
+def test_balanced_groups_cover_columns_in_order(lens: list, n: int) -> None:
+    """Groups are consecutive runs that cover every column once; each holds about
+    total / n bars (off by at most one column's bars from its share)."""
+    offsets = np.cumsum([0] + lens).astype(np.int64)
+    b = ko.balanced_groups(offsets, n)
+    assert b[0] == 0 and b[-1] == len(lens)
+    assert np.all(np.diff(b) >= 0)
+    assert len(b) - 1 == max(1, min(n, len(lens)))
+    share = offsets[-1] / (len(b) - 1)
+    biggest = max(lens, default=0)
+    for g in range(len(b) - 1):
+        bars = offsets[b[g + 1]] - offsets[b[g]]
+        assert abs(bars - share) <= 2 * biggest + 1

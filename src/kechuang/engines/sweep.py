@@ -41,7 +41,8 @@ def sweep_chunk(kind: int, grid: np.ndarray, arrays: dict[str, Any], init_cash: 
                         arrays["lim_up"], arrays["lim_dn"], arrays["div_cash"],
                         arrays["bonus"], arrays["fee_rates"], arrays["stamp_on"],
                         arrays["comm_rate"], arrays["comm_min"], arrays["min_lot"],
-                        arrays["step"], arrays["t1"], init_cash, next_open)
+                        arrays["step"], arrays["t1"], init_cash, next_open,
+                        numba.get_num_threads())
 
 
 def prepare(m: eng.MarketArrays, rules: str = "star",
