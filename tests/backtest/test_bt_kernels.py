@@ -230,7 +230,7 @@ def test_portfolio_matches_twin(seed: int, T: int, A: int, star: bool, dca: bool
 def test_balanced_groups_cover_columns_in_order(lens: list, n: int) -> None:
     """Groups are consecutive runs that cover every column once; each holds about
     total / n bars (off by at most one column's bars from its share)."""
-    offsets = np.cumsum([0] + lens).astype(np.int64)
+    offsets = np.cumsum([0, *lens]).astype(np.int64)
     b = ko.balanced_groups(offsets, n)
     assert b[0] == 0 and b[-1] == len(lens)
     assert np.all(np.diff(b) >= 0)

@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from kechuang.kernels import crossings as cx
+
 # Reason codes for blocked or trimmed orders (decision 7 order).
 OK = 0
 R_LIMIT = 1
@@ -154,34 +156,6 @@ def size_sell(desired: int, pos: int, sellable: int, min_lot: int, step: int
 # --------------------------------------------------------------------------------------------
 
 @njit(cache=True)
-def ma_flags(csum: np.ndarray, base: int, n: int, fast: int, slow: int, f_up: np.ndarray,
-             f_dn: np.ndarray) -> None:
-    """For bars j >= max(fast, slow) - 1 of a column whose prefix sums start at csum[base]:
-    f_up[j] = fast SMA above slow SMA beyond the relative tolerance (decision 8), f_dn[j] the
-    mirror. Compared without dividing: sum_f x slow vs sum_s x fast, the same test scaled by
-    fast x slow. The loop runs over aligned slices with a zero-based index: indexing with
-    `j - fast` makes numba emit a negative-index wraparound per load, which blocks SIMD and
-    costs about 5x."""
-    w = max(fast, slow)
-    m = n - w + 1
-    if m <= 0:
-        return
-    top = csum[base + w: base + n + 1]
-    lag_f = csum[base + w - fast: base + n + 1 - fast]
-    lag_s = csum[base + w - slow: base + n + 1 - slow]
-    up = f_up[w - 1: n]
-    dn = f_dn[w - 1: n]
-    sf = float(slow)
-    ff = float(fast)
-    for t in range(m):
-        a = (top[t] - lag_f[t]) * sf
-        b = (top[t] - lag_s[t]) * ff
-        eps = TOL * max(abs(a), abs(b))
-        up[t] = a - b > eps
-        dn[t] = b - a > eps
-
-
-@njit(cache=True)
 def _column(kind: int, p0: float, p1: float, p2: float,
             sig: np.ndarray, csum: np.ndarray, coff: int, close: np.ndarray,
             open_: np.ndarray, sess: np.ndarray,
@@ -192,10 +166,11 @@ def _column(kind: int, p0: float, p1: float, p2: float,
             o_equity: np.ndarray, o_cash: np.ndarray, o_pos: np.ndarray, o_side: np.ndarray,
             o_req: np.ndarray, o_fill: np.ndarray, o_price: np.ndarray, o_fees: np.ndarray,
             o_reason: np.ndarray, o_corp: np.ndarray, stats: np.ndarray,
-            f_up: np.ndarray, f_dn: np.ndarray) -> None:
+            corp: np.ndarray, state: np.ndarray, ev: np.ndarray, buf: np.ndarray) -> None:
     """One account over bars [lo, hi). kind 0 = MA crossover (p0 fast, p1 slow; long-only,
-    all-in), kind 1 = grid (p0 band, p1 unit shares, p2 maximum units). f_up / f_dn are
-    scratch arrays of at least hi - lo flags (MA: fast above / below slow per bar)."""
+    all-in), kind 1 = grid (p0 band, p1 unit shares, p2 maximum units). corp marks the bars
+    with a corporate action (crossings.corp_marks); state / ev are a column's scratch buffers
+    (crossings.scratch) and buf 5 floats of scratch for fee lines."""
     fast = int(p0)
     slow = int(p1)
     cash = init_cash
@@ -205,7 +180,6 @@ def _column(kind: int, p0: float, p1: float, p2: float,
     wmax = max(fast, slow)
     ref = np.nan
     pending = 0  # next-open order side: 1 buy, -1 sell
-    buf = np.zeros(5)
     cost_basis = 0.0
     peak = init_cash
     prev_eq = init_cash
@@ -223,8 +197,8 @@ def _column(kind: int, p0: float, p1: float, p2: float,
     nb = 0
     first = lo
     if kind == 0:
-        # the crossing flags of the whole column in one branch-free pass (vectorised)
-        ma_flags(csum, coff + lo, hi - lo, fast, slow, f_up, f_dn)
+        # the crossing events of the whole column in one branch-free pass (vectorised)
+        cx.ma_events(csum, coff + lo, hi - lo, fast, slow, corp[lo:hi], state, ev)
         # before a crossing can be seen the account is flat cash: no signal, no return
         first = min(hi, lo + wmax)
         if record:
@@ -241,9 +215,8 @@ def _column(kind: int, p0: float, p1: float, p2: float,
             # flat with nothing pending: jump to the next upward crossing (equity is cash,
             # every skipped return is 0)
             i0 = i
-            while i < hi and not (f_up[j] and not f_up[j - 1]):
-                i += 1
-                j += 1
+            j = cx.next_event(ev, j, hi - lo, cx.UP)
+            i = lo + j
             nb += i - i0
             if record:
                 for k in range(i0, i):
@@ -256,28 +229,28 @@ def _column(kind: int, p0: float, p1: float, p2: float,
         elif kind == 0 and pos > 0 and not record and not next_open:
             # holding, fills at the close: the bars before the next exit signal or corporate
             # action cannot trade, so they only update the statistics (same operations, same
-            # order as the full body below)
-            while i < hi:
-                j = i - lo
-                if div_cash[i] != 0.0 or bonus[i] != 0.0 or (f_dn[j] and not f_dn[j - 1]):
-                    break
-                eq = cash + pos * close[i]
-                nb += 1
-                if eq != prev_eq:
-                    r = eq / prev_eq - 1.0
-                    q = min(r, 0.0)
-                    sum_r += r
-                    sum_r2 += r * r
-                    sum_neg += q * q
-                n_exposed += 1
+            # order as the full body below; an unchanged equity adds r = 0 exactly, so the
+            # body's `eq != prev_eq` test is left out)
+            e = lo + cx.next_event(ev, j, hi - lo, cx.DOWN | cx.CORP)
+            held = close[i:e]
+            for k in range(e - i):
+                eq = cash + pos * held[k]
+                r = eq / prev_eq - 1.0
+                q = min(r, 0.0)
+                sum_r += r
+                sum_r2 += r * r
+                sum_neg += q * q
                 if eq > peak:
                     peak = eq
                 elif eq < peak * (1.0 - max_dd):
                     max_dd = 1.0 - eq / peak
                 prev_eq = eq
-                i += 1
+            nb += e - i
+            n_exposed += e - i
+            i = e
             if i >= hi:
                 break
+            j = i - lo
         elif kind == 1 and j > 0 and not record and not next_open:
             # grid, fills at the close: bars where neither threshold is reached and no
             # corporate action falls only update the statistics
@@ -326,9 +299,9 @@ def _column(kind: int, p0: float, p1: float, p2: float,
         want = 0  # 1 buy, -1 sell
         qty = 0
         if kind == 0:
-            if f_up[j] and not f_up[j - 1]:
+            if ev[j] & cx.UP:
                 want = 1
-            elif f_dn[j] and not f_dn[j - 1]:
+            elif ev[j] & cx.DOWN:
                 want = -1
         else:
             if j == 0:
@@ -499,15 +472,15 @@ def columns_run(kind: int, params: np.ndarray, sig: np.ndarray, close: np.ndarra
     o_corp = np.zeros(n)
     stats = np.zeros((ncol, N_STATS))
     csum = prefix_sums(sig, offsets) if kind == 0 else np.zeros(1)  # only MA uses it
-    for c in prange(ncol):
-        m = offsets[c + 1] - offsets[c]
-        f_up = np.zeros(m, dtype=np.bool_)
-        f_dn = np.zeros(m, dtype=np.bool_)
+    corp = cx.corp_marks(div_cash, bonus)
+    buf = np.zeros(5)
+    for c in range(ncol):
+        state, ev = cx.scratch_nb(offsets[c + 1] - offsets[c])
         _column(kind, params[0], params[1], params[2], sig, csum, c, close, open_, sess, lim_up,
                 lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate, comm_min, min_lot, step,
                 t1, init_cash, next_open, offsets[c], offsets[c + 1], True, o_equity, o_cash,
                 o_pos, o_side, o_req, o_fill, o_price, o_fees, o_reason, o_corp, stats[c],
-                f_up, f_dn)
+                corp, state, ev, buf)
     return (o_equity, o_cash, o_pos, o_side, o_req, o_fill, o_price, o_fees, o_reason, o_corp,
             stats)
 
@@ -531,20 +504,20 @@ def sweep_run(kind: int, grid: np.ndarray, sig: np.ndarray, close: np.ndarray,
     d8 = np.zeros(0, dtype=np.int8)
     d2 = np.zeros((0, 5))
     csum = prefix_sums(sig, offsets) if kind == 0 else np.zeros(1)  # only MA uses it
+    corp = cx.corp_marks(div_cash, bonus)
     groups = balanced_groups(offsets, n_groups) if n_groups > 0 else np.arange(ncol + 1)
     for g in prange(groups.shape[0] - 1):
         for c in range(groups[g], groups[g + 1]):
             # one column at a time, its combinations in turn: the column's bars and the
-            # scratch flags stay in cache
-            m = offsets[c + 1] - offsets[c]
-            f_up = np.zeros(m, dtype=np.bool_)
-            f_dn = np.zeros(m, dtype=np.bool_)
+            # scratch buffers stay in cache
+            state, ev = cx.scratch_nb(offsets[c + 1] - offsets[c])
+            buf = np.zeros(5)
             for k in range(ncomb):
                 _column(kind, grid[k, 0], grid[k, 1], grid[k, 2], sig, csum, c, close, open_,
                         sess, lim_up, lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate,
                         comm_min, min_lot, step, t1, init_cash, next_open, offsets[c],
                         offsets[c + 1], False, d1, d1, di, d8, di, di, d1, d2, d8, d1,
-                        out[k, c], f_up, f_dn)
+                        out[k, c], corp, state, ev, buf)
     return out
 
 
