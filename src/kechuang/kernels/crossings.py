@@ -96,6 +96,6 @@ def next_event(ev: np.ndarray, j: int, n: int, mask: np.uint8) -> int:
         hit = words[k] & wm
         if hit:
             # the lowest marked byte (the view is little-endian on every target numba has)
-            return int(k) * 8 + int(trailing_zeros(hit)) // 8
+            return int(k) * 8 + int(trailing_zeros(hit)) // 8  # type: ignore[call-arg]
         k += np.uint64(1)
     return n
