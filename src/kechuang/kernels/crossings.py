@@ -19,6 +19,7 @@ CORP = np.uint8(4)  # a cash dividend or bonus issue takes effect on the bar
 
 TOL = 1e-9  # relative tolerance of the SMA comparison (decision 8), as in orders.TOL
 _ONES = np.uint64(0x0101010101010101)
+_FULL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @njit(cache=True)
@@ -79,23 +80,21 @@ def ma_events(csum: np.ndarray, base: int, n: int, fast: int, slow: int, corp: n
 
 @njit(cache=True)
 def next_event(ev: np.ndarray, j: int, n: int, mask: np.uint8) -> int:
-    """First bar k in [j, n) whose event byte has a bit of `mask`, else n. Bytes up to the
-    next word boundary are read one by one, then whole words (ev's zero padding stands in
-    for the bars past n)."""
-    while j < n and (j & 7) != 0:
-        if ev[j] & mask:
-            return j
-        j += 1
+    """First bar k in [j, n) whose event byte has a bit of `mask`, else n, read a word (8
+    bars) at a time; bytes of the first word below j are masked off, and ev's zero padding
+    stands in for the bars past n. Bytes are little-endian in the word on every target
+    numba has, so the lowest marked byte is the first bar."""
     if j >= n:
         return n
     words = ev.view(np.uint64)
     wm = _ONES * np.uint64(mask)
     k = np.uint64(j >> 3)
     last = np.uint64((n + 7) >> 3)
-    while k < last:
-        hit = words[k] & wm
+    hit = words[k] & wm & (_FULL << np.uint64(8 * (j & 7)))
+    while True:
         if hit:
-            # the lowest marked byte (the view is little-endian on every target numba has)
             return int(k) * 8 + int(trailing_zeros(hit)) // 8  # type: ignore[call-arg]
         k += np.uint64(1)
-    return n
+        if k >= last:
+            return n
+        hit = words[k] & wm

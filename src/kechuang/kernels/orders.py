@@ -93,6 +93,13 @@ def fee_lines(value: float, is_sell: bool, rates: np.ndarray, s: int, stamp_on: 
 
 
 @njit(cache=True)
+def no_fees(rates: np.ndarray, comm_rate: float, comm_min: float) -> bool:
+    """Every fee line is zero on every session (rules="none", or a zero commission under a
+    zero schedule): the kernels then skip the fee arithmetic, whose result would be 0."""
+    return comm_rate == 0.0 and comm_min == 0.0 and not np.any(rates != 0.0)
+
+
+@njit(cache=True)
 def lot_round(n: int, min_lot: int, step: int) -> int:
     """Largest valid buy size not above n (0 if under the minimum)."""
     if n < min_lot:
@@ -104,21 +111,25 @@ def lot_round(n: int, min_lot: int, step: int) -> int:
 
 @njit(cache=True)
 def size_buy(desired: int, price: float, cash: float, rates: np.ndarray, s: int,
-             comm_rate: float, comm_min: float, min_lot: int, step: int, buf: np.ndarray
-             ) -> tuple[int, int]:
+             comm_rate: float, comm_min: float, min_lot: int, step: int, buf: np.ndarray,
+             free: bool = False) -> tuple[int, int]:
     """(shares, reason) for a buy of `desired` shares: lot rule first, then cash (decision 7).
-    reason is R_LOT when the lot rule leaves nothing, R_CASH when cash trims or blocks it."""
+    reason is R_LOT when the lot rule leaves nothing, R_CASH when cash trims or blocks it.
+    free: the caller knows every fee is zero (see `no_fees`), so the fee lines are skipped."""
     n = lot_round(desired, min_lot, step)
     if n <= 0:
         return 0, R_LOT
-    cost = n * price + fee_lines(n * price, False, rates, s, False, comm_rate, comm_min, buf)
+    fee = 0.0 if free else fee_lines(n * price, False, rates, s, False, comm_rate, comm_min,
+                                     buf)
+    cost = n * price + fee
     if cost <= cash + 1e-9:
         return n, OK
-    r = comm_rate + rates[s, 1] + rates[s, 2] + rates[s, 3]
+    r = 0.0 if free else comm_rate + rates[s, 1] + rates[s, 2] + rates[s, 3]
     m = lot_round(int(cash / (price * (1.0 + r))), min_lot, step)
     while m > 0:
-        cost = m * price + fee_lines(m * price, False, rates, s, False, comm_rate, comm_min,
-                                     buf)
+        fee = 0.0 if free else fee_lines(m * price, False, rates, s, False, comm_rate,
+                                         comm_min, buf)
+        cost = m * price + fee
         if cost <= cash + 1e-9:
             break
         m = lot_round(m - step, min_lot, step)
@@ -166,11 +177,13 @@ def _column(kind: int, p0: float, p1: float, p2: float,
             o_equity: np.ndarray, o_cash: np.ndarray, o_pos: np.ndarray, o_side: np.ndarray,
             o_req: np.ndarray, o_fill: np.ndarray, o_price: np.ndarray, o_fees: np.ndarray,
             o_reason: np.ndarray, o_corp: np.ndarray, stats: np.ndarray,
-            corp: np.ndarray, state: np.ndarray, ev: np.ndarray, buf: np.ndarray) -> None:
+            corp: np.ndarray, state: np.ndarray, ev: np.ndarray, buf: np.ndarray,
+            free: bool) -> None:
     """One account over bars [lo, hi). kind 0 = MA crossover (p0 fast, p1 slow; long-only,
     all-in), kind 1 = grid (p0 band, p1 unit shares, p2 maximum units). corp marks the bars
     with a corporate action (crossings.corp_marks); state / ev are a column's scratch buffers
-    (crossings.scratch) and buf 5 floats of scratch for fee lines."""
+    (crossings.scratch), buf 5 floats of scratch for fee lines (left at zero when `free`,
+    every fee zero: see no_fees)."""
     fast = int(p0)
     slow = int(p1)
     cash = init_cash
@@ -315,9 +328,9 @@ def _column(kind: int, p0: float, p1: float, p2: float,
                 want = -1
                 qty = min(unit, pos)
         # orders: execute now at the close, or carry to the next bar's open
-        n_phase = 2 if (want != 0 or pending != 0) else 0
-        s = sess[i] if n_phase else 0
-        for phase in range(n_phase):
+        # phase 0: the order carried to this open (only with next_open); 1: this bar's signal
+        s = sess[i] if (want != 0 or pending != 0) else 0
+        for phase in range(0 if pending != 0 else 1, 2 if want != 0 else 1):
             side = 0
             if phase == 0 and next_open and pending != 0:
                 side = pending
@@ -346,7 +359,7 @@ def _column(kind: int, p0: float, p1: float, p2: float,
                 reason = R_LIMIT
             elif side == 1:
                 n, reason = size_buy(desired, px, cash, fee_rates, s, comm_rate, comm_min, min_lot,
-                                     step, buf)
+                                     step, buf, free)
                 if kind == 0 and reason == R_CASH and n > 0:
                     reason = OK  # all-in: the fee margin is not a trim
             else:
@@ -358,8 +371,8 @@ def _column(kind: int, p0: float, p1: float, p2: float,
                 n_blocked += 1
             if n > 0:
                 value = n * px
-                f = fee_lines(value, side == -1, fee_rates, s, stamp_on, comm_rate, comm_min,
-                              buf)
+                f = 0.0 if free else fee_lines(value, side == -1, fee_rates, s, stamp_on,
+                                               comm_rate, comm_min, buf)
                 if side == 1:
                     cash -= value + f
                     if bought_sess != s:
@@ -374,8 +387,7 @@ def _column(kind: int, p0: float, p1: float, p2: float,
                     proceeds = value - f
                     n_closed += 1
                     # win: proceeds beat the average cost of the shares sold
-                    if proceeds * pos > cost_basis * n:
-                        n_wins += 1
+                    n_wins += proceeds * pos > cost_basis * n  # branch-free: a coin flip
                     cost_basis -= cost_basis * n / pos
                     cash += proceeds
                     pos -= n
@@ -473,6 +485,7 @@ def columns_run(kind: int, params: np.ndarray, sig: np.ndarray, close: np.ndarra
     stats = np.zeros((ncol, N_STATS))
     csum = prefix_sums(sig, offsets) if kind == 0 else np.zeros(1)  # only MA uses it
     corp = cx.corp_marks(div_cash, bonus)
+    free = no_fees(fee_rates, comm_rate, comm_min)
     buf = np.zeros(5)
     for c in range(ncol):
         state, ev = cx.scratch_nb(offsets[c + 1] - offsets[c])
@@ -480,7 +493,7 @@ def columns_run(kind: int, params: np.ndarray, sig: np.ndarray, close: np.ndarra
                 lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate, comm_min, min_lot, step,
                 t1, init_cash, next_open, offsets[c], offsets[c + 1], True, o_equity, o_cash,
                 o_pos, o_side, o_req, o_fill, o_price, o_fees, o_reason, o_corp, stats[c],
-                corp, state, ev, buf)
+                corp, state, ev, buf, free)
     return (o_equity, o_cash, o_pos, o_side, o_req, o_fill, o_price, o_fees, o_reason, o_corp,
             stats)
 
@@ -505,6 +518,7 @@ def sweep_run(kind: int, grid: np.ndarray, sig: np.ndarray, close: np.ndarray,
     d2 = np.zeros((0, 5))
     csum = prefix_sums(sig, offsets) if kind == 0 else np.zeros(1)  # only MA uses it
     corp = cx.corp_marks(div_cash, bonus)
+    free = no_fees(fee_rates, comm_rate, comm_min)
     groups = balanced_groups(offsets, n_groups) if n_groups > 0 else np.arange(ncol + 1)
     for g in prange(groups.shape[0] - 1):
         for c in range(groups[g], groups[g + 1]):
@@ -517,7 +531,7 @@ def sweep_run(kind: int, grid: np.ndarray, sig: np.ndarray, close: np.ndarray,
                         sess, lim_up, lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate,
                         comm_min, min_lot, step, t1, init_cash, next_open, offsets[c],
                         offsets[c + 1], False, d1, d1, di, d8, di, di, d1, d2, d8, d1,
-                        out[k, c], corp, state, ev, buf)
+                        out[k, c], corp, state, ev, buf, free)
     return out
 
 
