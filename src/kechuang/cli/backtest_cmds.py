@@ -121,7 +121,7 @@ def sweep(
     out: Path | None = typer.Option(None, "--out", help="Write the full table (.csv or "
                                     ".parquet)."),
     backend: str = typer.Option("local", "--backend", help="local (numba threads) or ray "
-                                "(Ray tasks; needs pip install 'kechuang[ray]')."),
+                                "(Ray tasks; needs pip install 'kechuang\\[ray]')."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (auto, "
                                        "HOST:6379, ray://HOST:10001); default: a local Ray."),
     db: Path | None = DB_OPTION,
