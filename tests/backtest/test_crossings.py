@@ -38,10 +38,11 @@ def test_ma_events_match_twin(seed: int, n: int, fast: int, slow: int, ties: boo
     # ties: prices on a coarse grid, so equal SMAs (the tolerance's case) happen often
     x = rng.integers(1, 4, n).astype(float) if ties else 10 + rng.standard_normal(n).cumsum()
     x = np.abs(x) + 0.5
-    corp = np.where(rng.random(n) < 0.1, cx.CORP, 0).astype(np.uint8)
-    offsets = np.array([0, n], dtype=np.int64)
-    csum = ko.prefix_sums(x, offsets)
-    state, ev = cx.scratch(n)
+    div = np.where(rng.random(n) < 0.07, 0.3, 0.0)
+    bonus = np.where(rng.random(n) < 0.05, 0.2, 0.0)
+    csum, corp, state, ev = cx.column_inputs(x, div, bonus, 0, n, True)
+    np.testing.assert_allclose(csum, np.concatenate([[0.0], np.cumsum(x)]))
+    assert (corp == np.where((div != 0) | (bonus != 0), cx.CORP, 0)).all()
     cx.ma_events(csum, 0, n, fast, slow, corp, state, ev)
     w = max(fast, slow)
     want = twin_events(x, fast, slow, corp)
@@ -55,7 +56,7 @@ def test_ma_events_match_twin(seed: int, n: int, fast: int, slow: int, ties: boo
        mask=st.sampled_from([1, 2, 4, 6, 7]))
 def test_next_event_is_the_first_marked_bar(marks: list, j: int, mask: int) -> None:
     n = len(marks)
-    _, ev = cx.scratch(n)
+    ev = cx.column_inputs(np.ones(n), np.zeros(n), np.zeros(n), 0, n, True)[3]
     ev[:n] = marks
     want = next((k for k in range(j, n) if marks[k] & mask), n)
     assert cx.next_event(ev, j, n, np.uint8(mask)) == want

@@ -23,22 +23,24 @@ _FULL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @njit(cache=True)
-def corp_marks(div_cash: np.ndarray, bonus: np.ndarray) -> np.ndarray:
-    """CORP on every bar (flat array) with a corporate action, else 0."""
-    out = np.zeros(div_cash.shape[0], dtype=np.uint8)
-    for i in range(div_cash.shape[0]):
-        if div_cash[i] != 0.0 or bonus[i] != 0.0:
-            out[i] = CORP
-    return out
-
-
-def scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(state, events) buffers for a column of n bars; events is padded with zero bytes to
-    whole 8-byte words, which ``next_event`` reads past the column's end."""
-    return np.zeros(n, dtype=np.uint8), np.zeros((n + 8) // 8 * 8, dtype=np.uint8)
-
-
-scratch_nb = njit(cache=True)(scratch)
+def column_inputs(sig: np.ndarray, div_cash: np.ndarray, bonus: np.ndarray, lo: int, hi: int,
+                  ma: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(prefix sums, corporate-action marks, state, events) for one column's bars [lo, hi):
+    prefix sums of sig from 0 (n + 1 values), CORP on bars with a cash dividend or bonus
+    issue, and the scratch of ``ma_events`` (events padded with zero bytes to whole 8-byte
+    words, which ``next_event`` reads past the column's end). Built per column inside the
+    parallel loop, so no serial pass over every bar precedes it; only MA crossovers (`ma`)
+    use them, other strategies get empty arrays."""
+    n = hi - lo if ma else 0
+    csum = np.zeros(n + 1)
+    corp = np.zeros(n, dtype=np.uint8)
+    acc = 0.0
+    for j in range(n):
+        acc += sig[lo + j]
+        csum[j + 1] = acc
+        if div_cash[lo + j] != 0.0 or bonus[lo + j] != 0.0:
+            corp[j] = CORP
+    return csum, corp, np.zeros(n, dtype=np.uint8), np.zeros((n + 8) // 8 * 8, dtype=np.uint8)
 
 
 @njit(cache=True)

@@ -170,7 +170,7 @@ def size_sell(desired: int, pos: int, sellable: int, min_lot: int, step: int
 # raises (equity and prices are positive here); about 3% of W2
 @njit(cache=True, error_model="numpy")
 def _column(kind: int, p0: float, p1: float, p2: float,
-            sig: np.ndarray, csum: np.ndarray, coff: int, close: np.ndarray,
+            sig: np.ndarray, csum: np.ndarray, close: np.ndarray,
             open_: np.ndarray, sess: np.ndarray,
             lim_up: np.ndarray, lim_dn: np.ndarray, div_cash: np.ndarray, bonus: np.ndarray,
             fee_rates: np.ndarray, stamp_on: bool, comm_rate: float, comm_min: float,
@@ -182,10 +182,9 @@ def _column(kind: int, p0: float, p1: float, p2: float,
             corp: np.ndarray, state: np.ndarray, ev: np.ndarray, buf: np.ndarray,
             free: bool) -> None:
     """One account over bars [lo, hi). kind 0 = MA crossover (p0 fast, p1 slow; long-only,
-    all-in), kind 1 = grid (p0 band, p1 unit shares, p2 maximum units). corp marks the bars
-    with a corporate action (crossings.corp_marks); state / ev are a column's scratch buffers
-    (crossings.scratch), buf 5 floats of scratch for fee lines (left at zero when `free`,
-    every fee zero: see no_fees)."""
+    all-in), kind 1 = grid (p0 band, p1 unit shares, p2 maximum units). csum, corp, state
+    and ev are the column's own inputs for MA crossovers (crossings.column_inputs); buf is
+    5 floats of scratch for fee lines (left at zero when `free`, every fee zero: no_fees)."""
     fast = int(p0)
     slow = int(p1)
     cash = init_cash
@@ -213,7 +212,7 @@ def _column(kind: int, p0: float, p1: float, p2: float,
     first = lo
     if kind == 0:
         # the crossing events of the whole column in one branch-free pass (vectorised)
-        cx.ma_events(csum, coff + lo, hi - lo, fast, slow, corp[lo:hi], state, ev)
+        cx.ma_events(csum, 0, hi - lo, fast, slow, corp, state, ev)
         # before a crossing can be seen the account is flat cash: no signal, no return
         first = min(hi, lo + wmax)
         if record:
@@ -445,22 +444,6 @@ def _column(kind: int, p0: float, p1: float, p2: float,
 
 
 @njit(cache=True)
-def prefix_sums(x: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Per-column prefix sums of a ragged array: column c's sums sit at
-    [offsets[c] + c, offsets[c + 1] + c], starting with 0."""
-    ncol = offsets.shape[0] - 1
-    out = np.zeros(x.shape[0] + ncol)
-    for c in range(ncol):
-        acc = 0.0
-        base = offsets[c] + c
-        out[base] = 0.0
-        for i in range(offsets[c], offsets[c + 1]):
-            acc += x[i]
-            out[i + c + 1] = acc
-    return out
-
-
-@njit(cache=True)
 def columns_run(kind: int, params: np.ndarray, sig: np.ndarray, close: np.ndarray,
                 open_: np.ndarray, sess: np.ndarray, offsets: np.ndarray, lim_up: np.ndarray,
                 lim_dn: np.ndarray, div_cash: np.ndarray, bonus: np.ndarray,
@@ -485,13 +468,12 @@ def columns_run(kind: int, params: np.ndarray, sig: np.ndarray, close: np.ndarra
     o_reason = np.zeros(n, dtype=np.int8)
     o_corp = np.zeros(n)
     stats = np.zeros((ncol, N_STATS))
-    csum = prefix_sums(sig, offsets) if kind == 0 else np.zeros(1)  # only MA uses it
-    corp = cx.corp_marks(div_cash, bonus)
     free = no_fees(fee_rates, comm_rate, comm_min)
     buf = np.zeros(5)
     for c in range(ncol):
-        state, ev = cx.scratch_nb(offsets[c + 1] - offsets[c])
-        _column(kind, params[0], params[1], params[2], sig, csum, c, close, open_, sess, lim_up,
+        csum, corp, state, ev = cx.column_inputs(sig, div_cash, bonus, offsets[c],
+                                                 offsets[c + 1], kind == 0)
+        _column(kind, params[0], params[1], params[2], sig, csum, close, open_, sess, lim_up,
                 lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate, comm_min, min_lot, step,
                 t1, init_cash, next_open, offsets[c], offsets[c + 1], True, o_equity, o_cash,
                 o_pos, o_side, o_req, o_fill, o_price, o_fees, o_reason, o_corp, stats[c],
@@ -518,18 +500,17 @@ def sweep_run(kind: int, grid: np.ndarray, sig: np.ndarray, close: np.ndarray,
     di = np.zeros(0, dtype=np.int64)
     d8 = np.zeros(0, dtype=np.int8)
     d2 = np.zeros((0, 5))
-    csum = prefix_sums(sig, offsets) if kind == 0 else np.zeros(1)  # only MA uses it
-    corp = cx.corp_marks(div_cash, bonus)
     free = no_fees(fee_rates, comm_rate, comm_min)
     groups = balanced_groups(offsets, n_groups) if n_groups > 0 else np.arange(ncol + 1)
     for g in prange(groups.shape[0] - 1):
         for c in range(groups[g], groups[g + 1]):
-            # one column at a time, its combinations in turn: the column's bars and the
-            # scratch buffers stay in cache
-            state, ev = cx.scratch_nb(offsets[c + 1] - offsets[c])
+            # one column at a time, its combinations in turn: the column's bars and its
+            # inputs stay in cache
+            csum, corp, state, ev = cx.column_inputs(sig, div_cash, bonus, offsets[c],
+                                                     offsets[c + 1], kind == 0)
             buf = np.zeros(5)
             for k in range(ncomb):
-                _column(kind, grid[k, 0], grid[k, 1], grid[k, 2], sig, csum, c, close, open_,
+                _column(kind, grid[k, 0], grid[k, 1], grid[k, 2], sig, csum, close, open_,
                         sess, lim_up, lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate,
                         comm_min, min_lot, step, t1, init_cash, next_open, offsets[c],
                         offsets[c + 1], False, d1, d1, di, d8, di, di, d1, d2, d8, d1,
