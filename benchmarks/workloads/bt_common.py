@@ -199,7 +199,7 @@ def ratio(a: float, b: float) -> float:
 # Other engines
 # ----------------------------------------------------------------------------------------
 
-def vbt_ma(close: np.ndarray, lens: np.ndarray, fast: list[int], slow: list[int]
+def vbt_ma(close: np.ndarray, fast: list[int], slow: list[int]
            ) -> tuple[np.ndarray, np.ndarray]:
     """vectorbt from_signals on the own-bars matrix for every (fast, slow) pair; returns final
     values and fill counts, (pairs x codes) flattened pair-major."""
@@ -212,13 +212,14 @@ def vbt_ma(close: np.ndarray, lens: np.ndarray, fast: list[int], slow: list[int]
     entries = fma.ma_crossed_above(sma_)
     exits = fma.ma_crossed_below(sma_)
     n = len(fw)
-    big = np.tile(close, (1, n))
+    # prices carried past each stock's last bar (the signals there are NaN-based, so False):
+    # the last row's value is then the final value at the stock's own last bar, and
+    # final_value() is about 4x cheaper than indexing the whole value() frame
+    big = np.tile(pd.DataFrame(close).ffill().to_numpy(), (1, n))
     pf = vbt.Portfolio.from_signals(big, entries.to_numpy(), exits.to_numpy(), init_cash=CASH,
                                     size=np.inf, size_granularity=1, direction="longonly",
                                     fees=0.0, freq="1D")
-    value = pf.value().to_numpy()
-    last = np.tile(lens - 1, n)
-    final = value[last, np.arange(value.shape[1])]
+    final = pf.final_value().to_numpy()
     fills = pf.orders.count().to_numpy()
     return final, fills
 

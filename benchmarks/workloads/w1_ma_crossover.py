@@ -49,7 +49,7 @@ def run(engines: str | list[str] | None = None, dump: str | Path | None = None,
         close = bars.padded()
 
         def vb() -> tuple[np.ndarray, np.ndarray]:
-            return bc.vbt_ma(close, lens, [FAST], [SLOW])
+            return bc.vbt_ma(close, [FAST], [SLOW])
 
         final, fills = vb()
         results["vectorbt"] = (final, fills)

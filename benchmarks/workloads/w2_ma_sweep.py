@@ -57,7 +57,6 @@ def peak_memory_mb() -> float:
 def run(engines: str | list[str] | None = None, dump: str | Path | None = None) -> dict[str, Any]:
     want = bc.engines_wanted(engines, ("kechuang", "vectorbt"))
     bars = bc.load()
-    lens = np.diff(bars.offsets)
     n_codes = len(bars.codes)
     pairs = [(f, s) for f in FAST for s in SLOW]
     ref = [[bc.ref_ma(bars.column(k), f, s) for k in range(n_codes)] for f, s in pairs]
@@ -87,7 +86,7 @@ def run(engines: str | list[str] | None = None, dump: str | Path | None = None) 
         close = bars.padded()
 
         def vb() -> tuple[np.ndarray, np.ndarray]:
-            return bc.vbt_ma(close, lens, FAST, SLOW)
+            return bc.vbt_ma(close, FAST, SLOW)
 
         final, fills = vb()
         results["vectorbt"] = (final, fills)
