@@ -169,7 +169,7 @@ def size_sell(desired: int, pos: int, sellable: int, min_lot: int, step: int
 # numpy's error model: a division by zero gives inf instead of a per-division check that
 # raises (equity and prices are positive here); about 3% of W2
 @njit(cache=True, error_model="numpy")
-def _column(kind: int, p0: float, p1: float, p2: float,
+def _column(kind: int, params: np.ndarray,
             sig: np.ndarray, csum: np.ndarray, close: np.ndarray,
             open_: np.ndarray, sess: np.ndarray,
             lim_up: np.ndarray, lim_dn: np.ndarray, div_cash: np.ndarray, bonus: np.ndarray,
@@ -181,262 +181,269 @@ def _column(kind: int, p0: float, p1: float, p2: float,
             o_reason: np.ndarray, o_corp: np.ndarray, stats: np.ndarray,
             corp: np.ndarray, state: np.ndarray, ev: np.ndarray, buf: np.ndarray,
             free: bool) -> None:
-    """One account over bars [lo, hi). kind 0 = MA crossover (p0 fast, p1 slow; long-only,
-    all-in), kind 1 = grid (p0 band, p1 unit shares, p2 maximum units). csum, corp, state
+    """One account over bars [lo, hi) for each parameter row of `params`, statistics into the
+    same row of `stats`. kind 0 = MA crossover (p0 fast, p1 slow; long-only, all-in), kind 1
+    = grid (p0 band, p1 unit shares, p2 maximum units). One call runs every row: a call
+    passes about 200 values (each array is 7), which cost ~240 ns per backtest when W2 made
+    one call per (pair, column) task. csum, corp, state
     and ev are the column's own inputs for MA crossovers (crossings.column_inputs); buf is
     5 floats of scratch for fee lines (left at zero when `free`, every fee zero: no_fees)."""
-    fast = int(p0)
-    slow = int(p1)
-    cash = init_cash
-    pos = 0
-    bought_sess = -1
-    bought_qty = 0
-    wmax = max(fast, slow)
-    ref = np.nan
-    pending = 0  # next-open order side: 1 buy, -1 sell
-    cost_basis = 0.0
-    peak = init_cash
-    prev_eq = init_cash
-    n_fills = 0
-    n_closed = 0
-    n_wins = 0
-    n_exposed = 0
-    n_blocked = 0
-    sum_r = 0.0
-    sum_r2 = 0.0
-    sum_neg = 0.0
-    max_dd = 0.0
-    traded = 0.0
-    fees_tot = 0.0
-    nb = 0
-    first = lo
-    if kind == 0:
-        # the crossing events of the whole column in one branch-free pass (vectorised)
-        cx.ma_events(csum, 0, hi - lo, fast, slow, corp, state, ev)
-        # before a crossing can be seen the account is flat cash: no signal, no return
-        first = min(hi, lo + wmax)
-        if record:
-            for i in range(lo, first):
-                o_equity[i] = cash
-                o_cash[i] = cash
-                o_pos[i] = 0
-        nb = max(first - lo - 1, 0)
-    i = first - 1
-    while i < hi - 1:
-        i += 1
-        j = i - lo
-        if kind == 0 and pos == 0 and pending == 0:
-            # flat with nothing pending: jump to the next upward crossing (equity is cash,
-            # every skipped return is 0)
-            i0 = i
-            j = cx.next_event(ev, j, hi - lo, cx.UP)
-            i = lo + j
-            nb += i - i0
+    for row in range(params.shape[0]):
+        p0 = params[row, 0]
+        p1 = params[row, 1]
+        p2 = params[row, 2]
+        fast = int(p0)
+        slow = int(p1)
+        cash = init_cash
+        pos = 0
+        bought_sess = -1
+        bought_qty = 0
+        wmax = max(fast, slow)
+        ref = np.nan
+        pending = 0  # next-open order side: 1 buy, -1 sell
+        cost_basis = 0.0
+        peak = init_cash
+        prev_eq = init_cash
+        n_fills = 0
+        n_closed = 0
+        n_wins = 0
+        n_exposed = 0
+        n_blocked = 0
+        sum_r = 0.0
+        sum_r2 = 0.0
+        sum_neg = 0.0
+        max_dd = 0.0
+        traded = 0.0
+        fees_tot = 0.0
+        nb = 0
+        first = lo
+        if kind == 0:
+            # the crossing events of the whole column in one branch-free pass (vectorised)
+            cx.ma_events(csum, 0, hi - lo, fast, slow, corp, state, ev)
+            # before a crossing can be seen the account is flat cash: no signal, no return
+            first = min(hi, lo + wmax)
             if record:
-                for k in range(i0, i):
-                    o_equity[k] = cash
-                    o_cash[k] = cash
-                    o_pos[k] = 0
-            if i >= hi:
-                break
-            nb -= 1  # bar i itself is counted below
-        elif kind == 0 and pos > 0 and not record and not next_open:
-            # holding, fills at the close: the bars before the next exit signal or corporate
-            # action cannot trade, so they only update the statistics (same operations, same
-            # order as the full body below; an unchanged equity adds r = 0 exactly, so the
-            # body's `eq != prev_eq` test is left out)
-            e = lo + cx.next_event(ev, j, hi - lo, cx.DOWN | cx.CORP)
-            held = close[i:e]
-            for k in range(e - i):
-                eq = cash + pos * held[k]
-                r = eq / prev_eq - 1.0
-                q = min(r, 0.0)
-                sum_r += r
-                sum_r2 += r * r
-                sum_neg += q * q
-                # branch-free drawdown: a test for new peaks and new lows mispredicts on every
-                # turn of the price; the division it saves costs less (W2 -8%, W3 -10%)
-                peak = max(peak, eq)
-                max_dd = max(max_dd, 1.0 - eq / peak)
-                prev_eq = eq
-            nb += e - i
-            n_exposed += e - i
-            i = e
-            if i >= hi:
-                break
+                for i in range(lo, first):
+                    o_equity[i] = cash
+                    o_cash[i] = cash
+                    o_pos[i] = 0
+            nb = max(first - lo - 1, 0)
+        i = first - 1
+        while i < hi - 1:
+            i += 1
             j = i - lo
-        elif kind == 1 and j > 0 and not record and not next_open:
-            # grid, fills at the close: bars where neither threshold is reached and no
-            # corporate action falls only update the statistics
-            max_pos = int(p2) * int(p1)
-            while i < hi:
-                x = sig[i]
-                if (pos > 0 and (div_cash[i] != 0.0 or bonus[i] != 0.0)) or \
-                        (x <= ref * (1.0 - p0) * (1.0 + TOL) and pos < max_pos) or \
-                        (x * (1.0 + TOL) >= ref * (1.0 + p0) and pos > 0):
+            if kind == 0 and pos == 0 and pending == 0:
+                # flat with nothing pending: jump to the next upward crossing (equity is cash,
+                # every skipped return is 0)
+                i0 = i
+                j = cx.next_event(ev, j, hi - lo, cx.UP)
+                i = lo + j
+                nb += i - i0
+                if record:
+                    for k in range(i0, i):
+                        o_equity[k] = cash
+                        o_cash[k] = cash
+                        o_pos[k] = 0
+                if i >= hi:
                     break
-                eq = cash + pos * close[i]
-                nb += 1
-                if eq != prev_eq:
+                nb -= 1  # bar i itself is counted below
+            elif kind == 0 and pos > 0 and not record and not next_open:
+                # holding, fills at the close: the bars before the next exit signal or corporate
+                # action cannot trade, so they only update the statistics (same operations, same
+                # order as the full body below; an unchanged equity adds r = 0 exactly, so the
+                # body's `eq != prev_eq` test is left out)
+                e = lo + cx.next_event(ev, j, hi - lo, cx.DOWN | cx.CORP)
+                held = close[i:e]
+                for k in range(e - i):
+                    eq = cash + pos * held[k]
                     r = eq / prev_eq - 1.0
                     q = min(r, 0.0)
                     sum_r += r
                     sum_r2 += r * r
                     sum_neg += q * q
-                if pos > 0:
-                    n_exposed += 1
-                peak = max(peak, eq)
-                max_dd = max(max_dd, 1.0 - eq / peak)
-                prev_eq = eq
-                i += 1
-            if i >= hi:
-                break
-            j = i - lo
-        # corporate actions on a held position, before trading (decision 2)
-        if pos > 0 and (div_cash[i] != 0.0 or bonus[i] != 0.0):
-            add = 0.0
-            if div_cash[i] != 0.0:
-                add += pos * div_cash[i]
-            if bonus[i] != 0.0:
-                extra = pos * bonus[i]
-                new = int(np.floor(extra + 1e-9))
-                ref_px = close[i - 1] / (1.0 + bonus[i]) if i > lo else close[i]
-                add += (extra - new) * ref_px
-                pos += new
-                cost_basis += 0.0
-            cash += add
-            if record:
-                o_corp[i] = add
-        # strategy decision input at this bar
-        want = 0  # 1 buy, -1 sell
-        qty = 0
-        if kind == 0:
-            if ev[j] & cx.UP:
-                want = 1
-            elif ev[j] & cx.DOWN:
-                want = -1
-        else:
-            if j == 0:
-                ref = sig[i]
-            x = sig[i]
-            unit = int(p1)
-            if x <= ref * (1.0 - p0) * (1.0 + TOL) and pos < int(p2) * unit:
-                want = 1
-                qty = unit
-            elif x * (1.0 + TOL) >= ref * (1.0 + p0) and pos > 0:
-                want = -1
-                qty = min(unit, pos)
-        # orders: execute now at the close, or carry to the next bar's open
-        # phase 0: the order carried to this open (only with next_open); 1: this bar's signal
-        s = sess[i] if (want != 0 or pending != 0) else 0
-        for phase in range(0 if pending != 0 else 1, 2 if want != 0 else 1):
-            side = 0
-            if phase == 0 and next_open and pending != 0:
-                side = pending
-                px = open_[i]
-                pending = 0
-            elif phase == 1 and want != 0:
-                if next_open:
-                    pending = want
-                    continue
-                side = want
-                px = close[i]
-            if side == 0:
-                continue
-            if kind == 0:
-                if side == 1 and pos > 0:
-                    continue
-                if side == -1 and pos == 0:
-                    continue
-            if side == 1:
-                desired = qty if kind == 1 else int(cash / px)
-            else:
-                desired = qty if kind == 1 else pos
-            reason = OK
-            n = 0
-            if locked(side, px, lim_up[i], lim_dn[i]):
-                reason = R_LIMIT
-            elif side == 1:
-                n, reason = size_buy(desired, px, cash, fee_rates, s, comm_rate, comm_min, min_lot,
-                                     step, buf, free)
-                if kind == 0 and reason == R_CASH and n > 0:
-                    reason = OK  # all-in: the fee margin is not a trim
-            else:
-                sellable = pos
-                if t1 > 0 and bought_sess == s:
-                    sellable = pos - bought_qty
-                n, reason = size_sell(desired, pos, sellable, min_lot, step)
-            if reason != OK:
-                n_blocked += 1
-            if n > 0:
-                value = n * px
-                f = 0.0 if free else fee_lines(value, side == -1, fee_rates, s, stamp_on,
-                                               comm_rate, comm_min, buf)
-                if side == 1:
-                    cash -= value + f
-                    if bought_sess != s:
-                        bought_sess = s
-                        bought_qty = 0
-                    bought_qty += n
-                    cost_basis += value + f
-                    pos += n
-                    if kind == 1:
-                        ref = sig[i] if phase == 1 else open_[i] * sig[i] / close[i]
-                else:
-                    proceeds = value - f
-                    n_closed += 1
-                    # win: proceeds beat the average cost of the shares sold
-                    n_wins += proceeds * pos > cost_basis * n  # branch-free: a coin flip
-                    cost_basis -= cost_basis * n / pos
-                    cash += proceeds
-                    pos -= n
-                    if pos == 0:
-                        cost_basis = 0.0
-                    if kind == 1:
-                        ref = sig[i] if phase == 1 else open_[i] * sig[i] / close[i]
-                n_fills += 1
-                traded += value
-                fees_tot += f
+                    # branch-free drawdown: a test for new peaks and new lows mispredicts on every
+                    # turn of the price; the division it saves costs less (W2 -8%, W3 -10%)
+                    peak = max(peak, eq)
+                    max_dd = max(max_dd, 1.0 - eq / peak)
+                    prev_eq = eq
+                nb += e - i
+                n_exposed += e - i
+                i = e
+                if i >= hi:
+                    break
+                j = i - lo
+            elif kind == 1 and j > 0 and not record and not next_open:
+                # grid, fills at the close: bars where neither threshold is reached and no
+                # corporate action falls only update the statistics
+                max_pos = int(p2) * int(p1)
+                while i < hi:
+                    x = sig[i]
+                    if (pos > 0 and (div_cash[i] != 0.0 or bonus[i] != 0.0)) or \
+                            (x <= ref * (1.0 - p0) * (1.0 + TOL) and pos < max_pos) or \
+                            (x * (1.0 + TOL) >= ref * (1.0 + p0) and pos > 0):
+                        break
+                    eq = cash + pos * close[i]
+                    nb += 1
+                    if eq != prev_eq:
+                        r = eq / prev_eq - 1.0
+                        q = min(r, 0.0)
+                        sum_r += r
+                        sum_r2 += r * r
+                        sum_neg += q * q
+                    if pos > 0:
+                        n_exposed += 1
+                    peak = max(peak, eq)
+                    max_dd = max(max_dd, 1.0 - eq / peak)
+                    prev_eq = eq
+                    i += 1
+                if i >= hi:
+                    break
+                j = i - lo
+            # corporate actions on a held position, before trading (decision 2)
+            if pos > 0 and (div_cash[i] != 0.0 or bonus[i] != 0.0):
+                add = 0.0
+                if div_cash[i] != 0.0:
+                    add += pos * div_cash[i]
+                if bonus[i] != 0.0:
+                    extra = pos * bonus[i]
+                    new = int(np.floor(extra + 1e-9))
+                    ref_px = close[i - 1] / (1.0 + bonus[i]) if i > lo else close[i]
+                    add += (extra - new) * ref_px
+                    pos += new
+                    cost_basis += 0.0
+                cash += add
                 if record:
-                    o_fill[i] = n * side
-                    o_price[i] = px
-                    for k in range(5):
-                        o_fees[i, k] = buf[k]
-            if record and (n > 0 or reason != OK):
-                o_side[i] = side
-                o_req[i] = desired
-                o_reason[i] = reason
-        eq = cash + pos * close[i]
-        if record:
-            o_equity[i] = eq
-            o_cash[i] = cash
-            o_pos[i] = pos
-        if j > 0:
-            nb += 1
-            if eq != prev_eq:  # a flat account with no trade has r = 0 exactly
-                r = eq / prev_eq - 1.0
-                q = min(r, 0.0)  # branchless: the sign of r is a coin flip for the predictor
-                sum_r += r
-                sum_r2 += r * r
-                sum_neg += q * q
-        if pos > 0:
-            n_exposed += 1
-        peak = max(peak, eq)
-        max_dd = max(max_dd, 1.0 - eq / peak)
-        prev_eq = eq
-    stats[0] = prev_eq
-    stats[1] = n_fills
-    stats[2] = nb
-    stats[3] = sum_r
-    stats[4] = sum_r2
-    stats[5] = sum_neg
-    stats[6] = max_dd
-    stats[7] = n_exposed
-    stats[8] = n_closed
-    stats[9] = n_wins
-    stats[10] = traded
-    stats[11] = fees_tot
-    stats[12] = n_blocked
+                    o_corp[i] = add
+            # strategy decision input at this bar
+            want = 0  # 1 buy, -1 sell
+            qty = 0
+            if kind == 0:
+                if ev[j] & cx.UP:
+                    want = 1
+                elif ev[j] & cx.DOWN:
+                    want = -1
+            else:
+                if j == 0:
+                    ref = sig[i]
+                x = sig[i]
+                unit = int(p1)
+                if x <= ref * (1.0 - p0) * (1.0 + TOL) and pos < int(p2) * unit:
+                    want = 1
+                    qty = unit
+                elif x * (1.0 + TOL) >= ref * (1.0 + p0) and pos > 0:
+                    want = -1
+                    qty = min(unit, pos)
+            # orders: execute now at the close, or carry to the next bar's open
+            # phase 0: the order carried to this open (only with next_open); 1: this bar's signal
+            s = sess[i] if (want != 0 or pending != 0) else 0
+            for phase in range(0 if pending != 0 else 1, 2 if want != 0 else 1):
+                side = 0
+                if phase == 0 and next_open and pending != 0:
+                    side = pending
+                    px = open_[i]
+                    pending = 0
+                elif phase == 1 and want != 0:
+                    if next_open:
+                        pending = want
+                        continue
+                    side = want
+                    px = close[i]
+                if side == 0:
+                    continue
+                if kind == 0:
+                    if side == 1 and pos > 0:
+                        continue
+                    if side == -1 and pos == 0:
+                        continue
+                if side == 1:
+                    desired = qty if kind == 1 else int(cash / px)
+                else:
+                    desired = qty if kind == 1 else pos
+                reason = OK
+                n = 0
+                if locked(side, px, lim_up[i], lim_dn[i]):
+                    reason = R_LIMIT
+                elif side == 1:
+                    n, reason = size_buy(desired, px, cash, fee_rates, s, comm_rate, comm_min,
+                                         min_lot, step, buf, free)
+                    if kind == 0 and reason == R_CASH and n > 0:
+                        reason = OK  # all-in: the fee margin is not a trim
+                else:
+                    sellable = pos
+                    if t1 > 0 and bought_sess == s:
+                        sellable = pos - bought_qty
+                    n, reason = size_sell(desired, pos, sellable, min_lot, step)
+                if reason != OK:
+                    n_blocked += 1
+                if n > 0:
+                    value = n * px
+                    f = 0.0 if free else fee_lines(value, side == -1, fee_rates, s, stamp_on,
+                                                   comm_rate, comm_min, buf)
+                    if side == 1:
+                        cash -= value + f
+                        if bought_sess != s:
+                            bought_sess = s
+                            bought_qty = 0
+                        bought_qty += n
+                        cost_basis += value + f
+                        pos += n
+                        if kind == 1:
+                            ref = sig[i] if phase == 1 else open_[i] * sig[i] / close[i]
+                    else:
+                        proceeds = value - f
+                        n_closed += 1
+                        # win: proceeds beat the average cost of the shares sold
+                        n_wins += proceeds * pos > cost_basis * n  # branch-free: a coin flip
+                        cost_basis -= cost_basis * n / pos
+                        cash += proceeds
+                        pos -= n
+                        if pos == 0:
+                            cost_basis = 0.0
+                        if kind == 1:
+                            ref = sig[i] if phase == 1 else open_[i] * sig[i] / close[i]
+                    n_fills += 1
+                    traded += value
+                    fees_tot += f
+                    if record:
+                        o_fill[i] = n * side
+                        o_price[i] = px
+                        for k in range(5):
+                            o_fees[i, k] = buf[k]
+                if record and (n > 0 or reason != OK):
+                    o_side[i] = side
+                    o_req[i] = desired
+                    o_reason[i] = reason
+            eq = cash + pos * close[i]
+            if record:
+                o_equity[i] = eq
+                o_cash[i] = cash
+                o_pos[i] = pos
+            if j > 0:
+                nb += 1
+                if eq != prev_eq:  # a flat account with no trade has r = 0 exactly
+                    r = eq / prev_eq - 1.0
+                    q = min(r, 0.0)  # branchless: the sign of r is a coin flip for the predictor
+                    sum_r += r
+                    sum_r2 += r * r
+                    sum_neg += q * q
+            if pos > 0:
+                n_exposed += 1
+            peak = max(peak, eq)
+            max_dd = max(max_dd, 1.0 - eq / peak)
+            prev_eq = eq
+        stats[row, 0] = prev_eq
+        stats[row, 1] = n_fills
+        stats[row, 2] = nb
+        stats[row, 3] = sum_r
+        stats[row, 4] = sum_r2
+        stats[row, 5] = sum_neg
+        stats[row, 6] = max_dd
+        stats[row, 7] = n_exposed
+        stats[row, 8] = n_closed
+        stats[row, 9] = n_wins
+        stats[row, 10] = traded
+        stats[row, 11] = fees_tot
+        stats[row, 12] = n_blocked
 
 
 @njit(cache=True)
@@ -466,14 +473,16 @@ def columns_run(kind: int, params: np.ndarray, sig: np.ndarray, close: np.ndarra
     stats = np.zeros((ncol, N_STATS))
     free = no_fees(fee_rates, comm_rate, comm_min)
     buf = np.zeros(5)
+    row = np.empty((1, 3))
+    row[0, :] = params[:3]
     for c in range(ncol):
         csum, corp, state, ev = cx.column_inputs(sig, div_cash, bonus, offsets[c],
                                                  offsets[c + 1], kind == 0)
-        _column(kind, params[0], params[1], params[2], sig, csum, close, open_, sess, lim_up,
-                lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate, comm_min, min_lot, step,
-                t1, init_cash, next_open, offsets[c], offsets[c + 1], True, o_equity, o_cash,
-                o_pos, o_side, o_req, o_fill, o_price, o_fees, o_reason, o_corp, stats[c],
-                corp, state, ev, buf, free)
+        _column(kind, row, sig, csum, close, open_, sess, lim_up, lim_dn, div_cash, bonus,
+                fee_rates, stamp_on, comm_rate, comm_min, min_lot, step, t1, init_cash,
+                next_open, offsets[c], offsets[c + 1], True, o_equity, o_cash, o_pos, o_side,
+                o_req, o_fill, o_price, o_fees, o_reason, o_corp, stats[c:c + 1], corp, state,
+                ev, buf, free)
     return (o_equity, o_cash, o_pos, o_side, o_req, o_fill, o_price, o_fees, o_reason, o_corp,
             stats)
 
@@ -505,12 +514,12 @@ def sweep_run(kind: int, grid: np.ndarray, sig: np.ndarray, close: np.ndarray,
             csum, corp, state, ev = cx.column_inputs(sig, div_cash, bonus, offsets[c],
                                                      offsets[c + 1], kind == 0)
             buf = np.zeros(5)
-            for k in range(ncomb):
-                _column(kind, grid[k, 0], grid[k, 1], grid[k, 2], sig, csum, close, open_,
-                        sess, lim_up, lim_dn, div_cash, bonus, fee_rates, stamp_on, comm_rate,
-                        comm_min, min_lot, step, t1, init_cash, next_open, offsets[c],
-                        offsets[c + 1], False, d1, d1, di, d8, di, di, d1, d2, d8, d1,
-                        out[k, c], corp, state, ev, buf, free)
+            st = np.zeros((ncomb, N_STATS))
+            _column(kind, grid, sig, csum, close, open_, sess, lim_up, lim_dn, div_cash, bonus,
+                    fee_rates, stamp_on, comm_rate, comm_min, min_lot, step, t1, init_cash,
+                    next_open, offsets[c], offsets[c + 1], False, d1, d1, di, d8, di, di, d1,
+                    d2, d8, d1, st, corp, state, ev, buf, free)
+            out[:, c, :] = st
     return out
 
 
