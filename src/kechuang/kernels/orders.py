@@ -166,6 +166,25 @@ def size_sell(desired: int, pos: int, sellable: int, min_lot: int, step: int
 # Independent columns
 # --------------------------------------------------------------------------------------------
 
+@njit(cache=True, inline="always")
+def _add_return(eq: float, prev_eq: float, sum_r: float, sum_r2: float, sum_neg: float
+                ) -> tuple[float, float, float]:
+    """The return accumulators after one bar (an unchanged equity adds r = 0 exactly, so
+    callers may skip the call then)."""
+    r = eq / prev_eq - 1.0
+    q = min(r, 0.0)  # branchless: the sign of r is a coin flip for the predictor
+    return sum_r + r, sum_r2 + r * r, sum_neg + q * q
+
+
+@njit(cache=True, inline="always")
+def _drawdown(eq: float, peak: float, max_dd: float) -> tuple[float, float]:
+    """(peak, maximum drawdown) after one bar. Branch-free: a test for new peaks and new lows
+    mispredicts on every turn of the price; the division it saves costs less (W2 -8%, W3
+    -10%)."""
+    peak = max(peak, eq)
+    return peak, max(max_dd, 1.0 - eq / peak)
+
+
 # numpy's error model: a division by zero gives inf instead of a per-division check that
 # raises (equity and prices are positive here); about 3% of W2
 @njit(cache=True, error_model="numpy")
@@ -256,15 +275,8 @@ def _column(kind: int, params: np.ndarray,
                 held = close[i:e]
                 for k in range(e - i):
                     eq = cash + pos * held[k]
-                    r = eq / prev_eq - 1.0
-                    q = min(r, 0.0)
-                    sum_r += r
-                    sum_r2 += r * r
-                    sum_neg += q * q
-                    # branch-free drawdown: a test for new peaks and new lows mispredicts on every
-                    # turn of the price; the division it saves costs less (W2 -8%, W3 -10%)
-                    peak = max(peak, eq)
-                    max_dd = max(max_dd, 1.0 - eq / peak)
+                    sum_r, sum_r2, sum_neg = _add_return(eq, prev_eq, sum_r, sum_r2, sum_neg)
+                    peak, max_dd = _drawdown(eq, peak, max_dd)
                     prev_eq = eq
                 nb += e - i
                 n_exposed += e - i
@@ -285,15 +297,11 @@ def _column(kind: int, params: np.ndarray,
                     eq = cash + pos * close[i]
                     nb += 1
                     if eq != prev_eq:
-                        r = eq / prev_eq - 1.0
-                        q = min(r, 0.0)
-                        sum_r += r
-                        sum_r2 += r * r
-                        sum_neg += q * q
+                        sum_r, sum_r2, sum_neg = _add_return(eq, prev_eq, sum_r, sum_r2,
+                                                             sum_neg)
                     if pos > 0:
                         n_exposed += 1
-                    peak = max(peak, eq)
-                    max_dd = max(max_dd, 1.0 - eq / peak)
+                    peak, max_dd = _drawdown(eq, peak, max_dd)
                     prev_eq = eq
                     i += 1
                 if i >= hi:
@@ -421,15 +429,10 @@ def _column(kind: int, params: np.ndarray,
             if j > 0:
                 nb += 1
                 if eq != prev_eq:  # a flat account with no trade has r = 0 exactly
-                    r = eq / prev_eq - 1.0
-                    q = min(r, 0.0)  # branchless: the sign of r is a coin flip for the predictor
-                    sum_r += r
-                    sum_r2 += r * r
-                    sum_neg += q * q
+                    sum_r, sum_r2, sum_neg = _add_return(eq, prev_eq, sum_r, sum_r2, sum_neg)
             if pos > 0:
                 n_exposed += 1
-            peak = max(peak, eq)
-            max_dd = max(max_dd, 1.0 - eq / peak)
+            peak, max_dd = _drawdown(eq, peak, max_dd)
             prev_eq = eq
         stats[row, 0] = prev_eq
         stats[row, 1] = n_fills
