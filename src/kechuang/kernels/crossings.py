@@ -17,7 +17,7 @@ UP = np.uint8(1)  # fast crosses above slow between bars j-1 and j
 DOWN = np.uint8(2)  # the mirror
 CORP = np.uint8(4)  # a cash dividend or bonus issue takes effect on the bar
 
-TOL = 1e-9  # relative tolerance of the SMA comparison (decision 8), as in orders.TOL
+TOL = 1e-9  # relative tolerance for price comparisons (decision 8); orders uses it too
 _ONES = np.uint64(0x0101010101010101)
 _FULL = np.uint64(0xFFFFFFFFFFFFFFFF)
 

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from kechuang.kernels import crossings as cx
+from kechuang.kernels.crossings import TOL  # relative price tolerance (decision 8)
 
 # Reason codes for blocked or trimmed orders (decision 7 order).
 OK = 0
@@ -46,7 +47,6 @@ STAT_FIELDS = ("final_value", "n_fills", "n_bars", "sum_r", "sum_r2", "sum_neg_r
                "n_blocked")
 N_STATS = len(STAT_FIELDS)
 
-TOL = 1e-9  # relative tolerance for price comparisons (decision 8)
 
 
 @njit(cache=True)
