@@ -149,14 +149,10 @@ class DCA(_Allocation):
                     self.cash)
 
 
-class Rebalance(_Allocation):
-    """Target-weight rebalancing over any assets: `weights` (code -> weight) plus a declared
-    `cash` remainder summing to 1; rebalanced on `schedule` and, with `band` > 0, whenever a
-    weight drifts more than `band` from its target."""
+class _Scheduled(_Allocation):
+    """Target weights applied on `schedule` and, with `band` > 0, whenever a weight drifts
+    more than `band` from its target; `cash` is the declared remainder."""
 
-    name: ClassVar[str] = "rebalance"
-    sweep_fields: ClassVar[tuple[str, ...]] = ("band",)
-    weights: dict[str, float]
     cash: float = Field(0.0, ge=0, lt=1)
     schedule: str | int = "monthly"
     band: float = Field(0.0, ge=0, lt=1)
@@ -166,6 +162,29 @@ class Rebalance(_Allocation):
     @classmethod
     def _v_schedule(cls, v: str | int) -> str | int:
         return _check_schedule(v)
+
+    def targets(self, codes: list[str], listed: np.ndarray) -> np.ndarray:
+        """(T, A) target weights (T = len(listed))."""
+        raise NotImplementedError
+
+    def plan(self, sessions: np.ndarray, codes: list[str], listed: np.ndarray) -> Plan:
+        T, A = len(sessions), len(codes)
+        return Plan(self.targets(codes, listed), schedule_mask(sessions, self.schedule),
+                    self.band, np.zeros((T, A)), np.zeros(T), self.capital)
+
+
+def _fixed(weights: dict[str, float], codes: list[str], sessions: int) -> np.ndarray:
+    return np.tile(np.array([weights.get(c, 0.0) for c in codes]), (sessions, 1))
+
+
+class Rebalance(_Scheduled):
+    """Target-weight rebalancing over any assets: `weights` (code -> weight) plus a declared
+    `cash` remainder summing to 1; rebalanced on `schedule` and, with `band` > 0, whenever a
+    weight drifts more than `band` from its target."""
+
+    name: ClassVar[str] = "rebalance"
+    sweep_fields: ClassVar[tuple[str, ...]] = ("band",)
+    weights: dict[str, float]
 
     @model_validator(mode="after")
     def _sum(self) -> Rebalance:
@@ -177,14 +196,11 @@ class Rebalance(_Allocation):
     def universe(self) -> list[str] | None:
         return list(self.weights)
 
-    def plan(self, sessions: np.ndarray, codes: list[str], listed: np.ndarray) -> Plan:
-        T, A = len(sessions), len(codes)
-        w = np.array([self.weights.get(c, 0.0) for c in codes])
-        return Plan(np.tile(w, (T, 1)), schedule_mask(sessions, self.schedule), self.band,
-                    np.zeros((T, A)), np.zeros(T), self.capital)
+    def targets(self, codes: list[str], listed: np.ndarray) -> np.ndarray:
+        return _fixed(self.weights, codes, len(listed))
 
 
-class CoreSatellite(_Allocation):
+class CoreSatellite(_Scheduled):
     """Core + satellite allocation with a cash reserve: default core 510880 dividend ETF +
     511090 30-year CGB ETF, satellite 588000 STAR 50 ETF + 518880 gold, 15% cash earning the
     CGB 3-month yield (or held in `cash_code`, e.g. 511990); quarterly, or on a 5-point drift."""
@@ -198,12 +214,6 @@ class CoreSatellite(_Allocation):
     cash_code: str | None = None
     schedule: str | int = "quarterly"
     band: float = Field(0.05, ge=0, lt=1)
-    capital: float = Field(1_000_000.0, gt=0)
-
-    @field_validator("schedule")
-    @classmethod
-    def _v_schedule(cls, v: str | int) -> str | int:
-        return _check_schedule(v)
 
     @model_validator(mode="after")
     def _sum(self) -> CoreSatellite:
@@ -222,33 +232,17 @@ class CoreSatellite(_Allocation):
     def universe(self) -> list[str] | None:
         return list(self.weights())
 
-    def plan(self, sessions: np.ndarray, codes: list[str], listed: np.ndarray) -> Plan:
-        T, A = len(sessions), len(codes)
-        ws = self.weights()
-        w = np.array([ws.get(c, 0.0) for c in codes])
-        return Plan(np.tile(w, (T, 1)), schedule_mask(sessions, self.schedule), self.band,
-                    np.zeros((T, A)), np.zeros(T), self.capital)
+    def targets(self, codes: list[str], listed: np.ndarray) -> np.ndarray:
+        return _fixed(self.weights(), codes, len(listed))
 
 
-class EqualWeight(_Allocation):
+class EqualWeight(_Scheduled):
     """Equal-weight basket of the selected STAR stocks, point in time: on each rebalance session
     every stock listed by then gets (1 - cash) / n."""
 
     name: ClassVar[str] = "equal_weight"
     sweep_fields: ClassVar[tuple[str, ...]] = ("band",)
-    cash: float = Field(0.0, ge=0, lt=1)
-    schedule: str | int = "monthly"
-    band: float = Field(0.0, ge=0, lt=1)
-    capital: float = Field(1_000_000.0, gt=0)
 
-    @field_validator("schedule")
-    @classmethod
-    def _v_schedule(cls, v: str | int) -> str | int:
-        return _check_schedule(v)
-
-    def plan(self, sessions: np.ndarray, codes: list[str], listed: np.ndarray) -> Plan:
-        T, A = len(sessions), len(codes)
+    def targets(self, codes: list[str], listed: np.ndarray) -> np.ndarray:
         n = listed.sum(axis=1, keepdims=True)
-        w = np.where(listed, (1.0 - self.cash) / np.maximum(n, 1), 0.0)
-        return Plan(w, schedule_mask(sessions, self.schedule), self.band, np.zeros((T, A)),
-                    np.zeros(T), self.capital)
+        return np.where(listed, (1.0 - self.cash) / np.maximum(n, 1), 0.0)
