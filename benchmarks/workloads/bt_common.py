@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -193,6 +194,64 @@ def threads() -> int:
 
 def ratio(a: float, b: float) -> float:
     return round(a / b, 1) if b and not math.isnan(b) else math.nan
+
+
+def column_workload(workload: str, bars: Bars, ref: list[tuple[float, int, bool]],
+                    engines: str | list[str] | None, params: dict[str, Any],
+                    kechuang: Callable[[], Callable[[], np.ndarray]],
+                    vectorbt: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                    backtrader: Callable[[list[np.ndarray]], tuple[np.ndarray, np.ndarray]],
+                    bt_codes: int = 25, dump_dir: str | Path | None = None
+                    ) -> dict[str, Any]:
+    """W1 / W3: one account per stock with `params`, each engine run once and checked against
+    the plain reference `ref` (final value, fills, near tie per stock), then timed; ratios in
+    bars/s. `kechuang` builds its inputs (untimed) and returns the timed call, which gives
+    the kernel statistics (1 x stocks x N_STATS); `vectorbt` gets the
+    own-bars matrix (built untimed); backtrader runs on the first `bt_codes` stocks only (a
+    full run takes minutes)."""
+    from benchmarks.run import time_call
+
+    want = engines_wanted(engines, ("kechuang", "vectorbt", "backtrader"))
+    lens = np.diff(bars.offsets)
+    ref_final = np.array([r[0] for r in ref])
+    ref_fills = np.array([r[1] for r in ref])
+    ties = np.array([r[2] for r in ref])
+    out: dict[str, Any] = {"bars": bars.n_bars, "stocks": len(bars.codes),
+                           "threads": threads(), "engines": {}}
+    results: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def timed(name: str, fn: Callable[[], Any], n_bars: int, k: int,
+              **timing: Any) -> dict[str, Any]:
+        got = fn()
+        if name == "kechuang":  # (1 x stocks x N_STATS) statistics
+            got = (got[0, :, 0], got[0, :, 1].astype(np.int64))
+        final, fills = got
+        results[name] = (final, fills)
+        t = time_call(fn, **timing)
+        out["engines"][name] = t | {"bars_per_s": n_bars / t["median_s"], "check": compare(
+            name, final, fills, ref_final[:k], ref_fills[:k], ties[:k])}
+        return out["engines"][name]
+
+    n = len(bars.codes)
+    if "kechuang" in want:
+        timed("kechuang", kechuang(), bars.n_bars, n)
+    if "vectorbt" in want:
+        close = bars.padded()
+        timed("vectorbt", lambda: vectorbt(close), bars.n_bars, n)
+    if "backtrader" in want:
+        k = min(bt_codes, n)
+        series = [bars.column(i) for i in range(k)]
+        e = timed("backtrader", lambda: backtrader(series), int(lens[:k].sum()), k,
+                  min_calls=1, min_seconds=0.0)
+        e["stocks_timed"] = k
+    kcs = out["engines"].get("kechuang", {}).get("bars_per_s")
+    for name, e in out["engines"].items():
+        if name != "kechuang" and kcs:
+            out[f"ratio_kechuang_vs_{name}"] = ratio(kcs, e["bars_per_s"])
+    for name, (final, fills) in results.items():
+        dump_rows = {"code": bars.codes[: len(final)], **params}
+        dump(dump_dir, workload, name, dump_rows | {"final_value": final, "n_fills": fills})
+    return out
 
 
 # ----------------------------------------------------------------------------------------
