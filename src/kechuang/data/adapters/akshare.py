@@ -22,6 +22,7 @@ from kechuang.data.adapters.base import (
     Request,
     as_date,
     as_float,
+    blank,
     check_complete,
     empty,
     ymd,
@@ -125,7 +126,7 @@ class AkshareAdapter(Adapter):
     def normalize_bars(self, code: str, raws: list[Any], start: dt.date,
                        end: dt.date) -> pd.DataFrame:
         raw = raws[0]
-        if isinstance(raw, pd.DataFrame) and raw.empty and len(raw.columns) == 0:
+        if blank(raw):
             return empty(specs.BAR_COLS)  # the function's own "no data in range" answer
         raw = self.expect(raw, "stock_zh_a_hist", HIST_COLS)
         close = as_float(raw["收盘"])
@@ -163,7 +164,7 @@ class AkshareAdapter(Adapter):
     def normalize_shares(self, code: str, raws: list[Any], start: dt.date,
                          end: dt.date) -> pd.DataFrame:
         raw = raws[0]
-        if isinstance(raw, pd.DataFrame) and raw.empty and len(raw.columns) == 0:
+        if blank(raw):
             return empty(specs.SHARES_COLS)
         raw = self.expect(raw, "stock_share_change_cninfo", SHARE_COLS)
         changed = as_date(raw["变动日期"])
@@ -228,7 +229,7 @@ class AkshareAdapter(Adapter):
     def normalize_index_levels(self, index: str, raws: list[Any], start: dt.date,
                                end: dt.date) -> pd.DataFrame:
         raw = raws[0]
-        if isinstance(raw, pd.DataFrame) and raw.empty and len(raw.columns) == 0:
+        if blank(raw):
             return empty(specs.INDEX_COLS)
         raw = self.expect(raw, "stock_zh_index_hist_csindex", INDEX_HIST_COLS)
         out = pd.DataFrame({

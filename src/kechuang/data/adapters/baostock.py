@@ -23,6 +23,7 @@ from kechuang.data.adapters.base import (
     TransientError,
     as_date,
     as_float,
+    blank,
     check_complete,
     empty,
     require,
@@ -90,7 +91,7 @@ class BaostockAdapter(Adapter):
     def normalize_bars(self, code: str, raws: list[Any], start: dt.date,
                        end: dt.date) -> pd.DataFrame:
         raw = raws[0]
-        if isinstance(raw, pd.DataFrame) and raw.empty and len(raw.columns) == 0:
+        if blank(raw):
             return empty(specs.BAR_COLS)
         raw = self.expect(raw, "query_history_k_data_plus", K_COLS)
         # Suspended sessions (tradestatus 0) repeat the pre-close with zero volume: not bars.
@@ -115,7 +116,7 @@ class BaostockAdapter(Adapter):
     def normalize_adjustments(self, code: str, raws: list[Any], start: dt.date,
                               end: dt.date) -> pd.DataFrame:
         raw = raws[0]
-        if isinstance(raw, pd.DataFrame) and raw.empty and len(raw.columns) == 0:
+        if blank(raw):
             return empty(specs.ADJ_COLS)
         raw = self.expect(raw, "query_adjust_factor", ADJ_COLS)
         f = pd.DataFrame({"ex_date": as_date(raw["dividOperateDate"]),

@@ -111,6 +111,12 @@ def expect_columns(frame: Any, columns: Sequence[str], *, library: str, version:
     return frame
 
 
+def blank(frame: Any) -> bool:
+    """The library answered with an empty table that has no columns at all: nothing in the
+    range (vendors do this instead of an empty table with headers), not schema drift."""
+    return isinstance(frame, pd.DataFrame) and frame.empty and len(frame.columns) == 0
+
+
 def as_date(values: Any) -> pd.Series:
     """Vendor dates (date objects, 'YYYY-MM-DD', 'YYYYMMDD', Timestamps) -> datetime.date."""
     s = pd.Series(values)
