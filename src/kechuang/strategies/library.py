@@ -4,7 +4,7 @@ and an equal-weight basket of STAR stocks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
@@ -151,14 +151,18 @@ class DCA(_Allocation):
 
 class _Scheduled(_Allocation):
     """Target weights applied on `schedule` and, with `band` > 0, whenever a weight drifts
-    more than `band` from its target; `cash` is the declared remainder."""
+    more than `band` from its target; `cash` is the declared remainder. Subclasses declare
+    the fields cash, schedule, band and capital themselves, after their own weights: field
+    order is the order of the dashboard's form and of the fields an error message is
+    matched against."""
 
-    cash: float = Field(0.0, ge=0, lt=1)
-    schedule: str | int = "monthly"
-    band: float = Field(0.0, ge=0, lt=1)
-    capital: float = Field(1_000_000.0, gt=0)
+    if TYPE_CHECKING:  # declared by each subclass (not here, so pydantic keeps their order)
+        cash: float
+        schedule: str | int
+        band: float
+        capital: float
 
-    @field_validator("schedule")
+    @field_validator("schedule", check_fields=False)
     @classmethod
     def _v_schedule(cls, v: str | int) -> str | int:
         return _check_schedule(v)
@@ -185,6 +189,10 @@ class Rebalance(_Scheduled):
     name: ClassVar[str] = "rebalance"
     sweep_fields: ClassVar[tuple[str, ...]] = ("band",)
     weights: dict[str, float]
+    cash: float = Field(0.0, ge=0, lt=1)
+    schedule: str | int = "monthly"
+    band: float = Field(0.0, ge=0, lt=1)
+    capital: float = Field(1_000_000.0, gt=0)
 
     @model_validator(mode="after")
     def _sum(self) -> Rebalance:
@@ -214,6 +222,7 @@ class CoreSatellite(_Scheduled):
     cash_code: str | None = None
     schedule: str | int = "quarterly"
     band: float = Field(0.05, ge=0, lt=1)
+    capital: float = Field(1_000_000.0, gt=0)
 
     @model_validator(mode="after")
     def _sum(self) -> CoreSatellite:
@@ -242,6 +251,10 @@ class EqualWeight(_Scheduled):
 
     name: ClassVar[str] = "equal_weight"
     sweep_fields: ClassVar[tuple[str, ...]] = ("band",)
+    cash: float = Field(0.0, ge=0, lt=1)
+    schedule: str | int = "monthly"
+    band: float = Field(0.0, ge=0, lt=1)
+    capital: float = Field(1_000_000.0, gt=0)
 
     def targets(self, codes: list[str], listed: np.ndarray) -> np.ndarray:
         n = listed.sum(axis=1, keepdims=True)
